@@ -1,0 +1,49 @@
+"""framework: a small, fast, FastAPI-like ASGI micro-framework.
+
+The public names follow FastAPI and Starlette, so moving an app over is an import change.
+"""
+
+from framework import status
+from framework.app import App
+from framework.background import BackgroundTask, BackgroundTasks
+from framework.datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
+from framework.exceptions import HTTPException, WebSocketException
+from framework.requests import HTTPConnection, Request
+from framework.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from framework.routing import Route, Router
+
+__all__ = [
+    "URL",
+    "App",
+    "BackgroundTask",
+    "BackgroundTasks",
+    "FileResponse",
+    "FormData",
+    "HTMLResponse",
+    "HTTPConnection",
+    "HTTPException",
+    "Headers",
+    "JSONResponse",
+    "PlainTextResponse",
+    "QueryParams",
+    "RedirectResponse",
+    "Request",
+    "Response",
+    "Route",
+    "Router",
+    "State",
+    "StreamingResponse",
+    "UploadFile",
+    "WebSocketException",
+    "status",
+]
+
+__version__ = "0.1.0"

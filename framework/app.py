@@ -1,0 +1,254 @@
+"""The ASGI application: ``App`` owns the router, the middleware list and the lifespan.
+
+A request goes ``App.__call__`` -> error boundary -> user middleware (last added outermost) ->
+exception handlers -> :class:`~framework.routing.Router` -> route. The stack is built once, on the
+first call; lifespan scopes stop here and never enter it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import traceback
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from typing_extensions import Unpack
+
+from framework.concurrency import is_async_callable, run_in_threadpool
+from framework.datastructures import State, URLPath
+from framework.exception_handlers import http_exception_handler
+from framework.exceptions import HTTPException
+from framework.middleware import Middleware
+from framework.middleware.base import BaseHTTPMiddleware, DispatchFunction
+from framework.middleware.errors import ServerErrorMiddleware
+from framework.middleware.exceptions import ExceptionHandler, ExceptionMiddleware
+from framework.responses import JSONResponse, Response
+from framework.routing import BaseRoute, RouteDecorators, RouteOptions, Router
+from framework.types import ASGIApp, Receive, Scope, Send
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[Mapping[str, Any] | None]]
+
+DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
+
+
+class App(RouteDecorators):
+    """An ASGI 3 application with FastAPI's way of declaring routes.
+
+    ```python
+    app = App()
+
+    @app.get("/items/{item_id:int}")
+    async def read_item(item_id: int):
+        return {"item_id": item_id}
+    ```
+
+    Serve it with ``uvicorn module:app``. Options:
+
+    - ``debug``: tracebacks in 500 answers (never in production).
+    - ``routes``, ``middleware``, ``exception_handlers``: as the methods below would add them.
+    - ``lifespan``: ``fn(app)`` returning an async context manager; what it yields (a mapping)
+      becomes the state every request's ``request.state`` starts from. ``on_startup`` and
+      ``on_shutdown`` (lists of callables) run before entering and after leaving it.
+    - ``max_body_size``: request body limit in bytes (16 MiB; ``None`` lifts it). Routers and
+      routes can set their own; the most specific wins. Past it the answer is 413.
+    - ``root_path``: the path prefix the app is served under behind a proxy.
+    - ``title``, ``version``, ``description``: describe the API (used by the OpenAPI document).
+    """
+
+    def __init__(
+        self,
+        *,
+        debug: bool = False,
+        routes: Sequence[BaseRoute] | None = None,
+        middleware: Sequence[Middleware] | None = None,
+        exception_handlers: Mapping[Any, ExceptionHandler] | None = None,
+        lifespan: Lifespan | None = None,
+        on_startup: Sequence[Callable[[], Any]] | None = None,
+        on_shutdown: Sequence[Callable[[], Any]] | None = None,
+        dependencies: Sequence[Any] | None = None,
+        title: str = "API",
+        version: str = "0.1.0",
+        description: str = "",
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        default_response_class: type[Response] = JSONResponse,
+        root_path: str = "",
+        redirect_slashes: bool = True,
+    ) -> None:
+        self.debug = debug
+        self.title = title
+        self.version = version
+        self.description = description
+        self.root_path = root_path.rstrip("/")
+        self.state = State()
+        self.router = Router(
+            routes=routes,
+            dependencies=dependencies,
+            max_body_size=max_body_size,
+            default_response_class=default_response_class,
+            redirect_slashes=redirect_slashes,
+        )
+        self.user_middleware: list[Middleware] = list(middleware or [])
+        self.exception_handlers: dict[Any, ExceptionHandler] = {
+            HTTPException: http_exception_handler,  # type: ignore[dict-item]
+            **(exception_handlers or {}),
+        }
+        self.lifespan_context = _lifespan_with_hooks(
+            lifespan, list(on_startup or []), list(on_shutdown or [])
+        )
+        self.middleware_stack: ASGIApp | None = None
+
+    # -- routes ---------------------------------------------------------------------------------
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """Every route of the app, in the order they were added."""
+        return self.router.routes
+
+    def add_api_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Sequence[str] | None = None,
+        **options: Unpack[RouteOptions],
+    ) -> None:
+        """Register ``endpoint`` for ``path`` and ``methods`` (GET by default)."""
+        self.router.add_api_route(path, endpoint, methods=methods, **options)
+
+    def include_router(
+        self,
+        router: Router,
+        *,
+        prefix: str = "",
+        tags: list[str] | None = None,
+        dependencies: Sequence[Any] | None = None,
+        responses: dict[int | str, dict[str, Any]] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        """Add every route of ``router`` under ``prefix`` (see :meth:`Router.include_router`)."""
+        self.router.include_router(
+            router,
+            prefix=prefix,
+            tags=tags,
+            dependencies=dependencies,
+            responses=responses,
+            deprecated=deprecated,
+            include_in_schema=include_in_schema,
+        )
+
+    def url_path_for(self, name: str, /, **params: Any) -> URLPath:
+        """The path of the route called ``name``, with ``params`` filled in."""
+        return self.router.url_path_for(name, **params)
+
+    # -- middleware and errors ------------------------------------------------------------------
+
+    def add_middleware(self, cls: Any, *args: Any, **options: Any) -> None:
+        """Wrap the app in ``cls(app, **options)``; the middleware added last runs first."""
+        if self.middleware_stack is not None:
+            raise RuntimeError("Cannot add middleware after the application has started")
+        self.user_middleware.insert(0, Middleware(cls, *args, **options))
+
+    def middleware(self, middleware_type: str) -> Callable[[_F], _F]:
+        """Register a dispatch-style function: ``@app.middleware("http")``.
+
+        The function receives ``(request, call_next)`` and returns a response.
+        """
+        if middleware_type != "http":
+            raise ValueError('Only @app.middleware("http") is supported')
+
+        def decorator(func: _F) -> _F:
+            dispatch: DispatchFunction = func
+            self.add_middleware(BaseHTTPMiddleware, dispatch=dispatch)
+            return func
+
+        return decorator
+
+    def add_exception_handler(self, key: int | type[BaseException], handler: ExceptionHandler) -> None:
+        """Answer exceptions of class ``key`` (or ``HTTPException``s with status ``key``) with
+        ``handler(request, exc)``. ``500`` or ``Exception`` replaces the plain 500 answer."""
+        self.exception_handlers[key] = handler
+
+    def exception_handler(self, key: int | type[BaseException]) -> Callable[[_F], _F]:
+        """Decorator form of :meth:`add_exception_handler`."""
+
+        def decorator(func: _F) -> _F:
+            self.add_exception_handler(key, func)
+            return func
+
+        return decorator
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Wrap the router in the exception layer, the user middleware and the error boundary."""
+        error_handler = self.exception_handlers.get(500) or self.exception_handlers.get(Exception)
+        handlers = {k: v for k, v in self.exception_handlers.items() if k not in (500, Exception)}
+        app: ASGIApp = ExceptionMiddleware(self.router, handlers)
+        for middleware in reversed(self.user_middleware):
+            app = middleware.build(app)
+        return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
+
+    # -- ASGI -----------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        if self.root_path:
+            scope.setdefault("root_path", self.root_path)
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        if scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        await self.middleware_stack(scope, receive, send)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+        await receive()  # lifespan.startup
+        try:
+            async with self.lifespan_context(self) as state:
+                if state is not None:
+                    if "state" not in scope:
+                        raise RuntimeError("The ASGI server does not support lifespan state")
+                    scope["state"].update(state)
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()  # lifespan.shutdown
+        except BaseException:
+            failed = "lifespan.shutdown.failed" if started else "lifespan.startup.failed"
+            await send({"type": failed, "message": traceback.format_exc()})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _call(hook: Callable[[], Any]) -> None:
+    if is_async_callable(hook):
+        await hook()
+    else:
+        await run_in_threadpool(hook)
+
+
+def _lifespan_with_hooks(
+    lifespan: Lifespan | None,
+    on_startup: list[Callable[[], Any]],
+    on_shutdown: list[Callable[[], Any]],
+) -> Lifespan:
+    """One lifespan: the startup hooks, the user's context manager, then the shutdown hooks."""
+    if lifespan is not None and inspect.isasyncgenfunction(lifespan):
+        lifespan = contextlib.asynccontextmanager(lifespan)
+
+    @contextlib.asynccontextmanager
+    async def combined(app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
+        for hook in on_startup:
+            await _call(hook)
+        try:
+            if lifespan is None:
+                yield None
+            else:
+                async with lifespan(app) as state:
+                    yield state
+        finally:
+            for hook in on_shutdown:
+                await _call(hook)
+
+    return combined

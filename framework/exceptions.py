@@ -1,0 +1,64 @@
+"""Exceptions a handler raises to answer with an error, and the ones the framework raises itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from framework.status import reason_phrase
+
+
+class HTTPException(Exception):
+    """Raise to answer with an error status: ``raise HTTPException(404, detail="No such item")``.
+
+    The default handler answers ``{"detail": detail}`` as JSON with ``headers`` added. ``detail``
+    may be any JSON-serialisable value; it defaults to the status's reason phrase.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if detail is None:
+            detail = reason_phrase(status_code)
+        super().__init__(status_code, detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = dict(headers) if headers is not None else None
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+
+class WebSocketException(Exception):
+    """Raise inside a WebSocket handler to close the connection with ``code`` and ``reason``."""
+
+    def __init__(self, code: int, reason: str | None = None) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason or ""
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
+
+class ClientDisconnect(Exception):
+    """The client went away while the request body was still being read.
+
+    The framework stops handling such a request quietly: there is nobody left to answer.
+    """
+
+
+class InvalidJSONBody(HTTPException, ValueError):
+    """``await request.json()`` found a body that is not JSON: answered with 400.
+
+    It is also a ``ValueError``, so ``except ValueError`` around ``request.json()`` still works.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(400, detail=f"Invalid JSON body: {reason}")

@@ -1,0 +1,112 @@
+"""Dispatch-style middleware: ``async def dispatch(request, call_next) -> Response``.
+
+``call_next(request)`` runs the rest of the app and returns as soon as its response *starts*:
+the body keeps streaming through while it is sent, so a streaming response stays streaming. A
+body the dispatch function read (``await request.body()``) is handed on to the handler.
+
+```python
+@app.middleware("http")
+async def add_timing(request, call_next):
+    start = time.perf_counter()
+    response = await call_next(request)
+    response.headers["x-time"] = f"{time.perf_counter() - start:.4f}"
+    return response
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from framework.requests import Request
+from framework.responses import Response
+from framework.types import ASGIApp, Message, Receive, Scope, Send
+
+CallNext = Callable[[Request], Awaitable[Response]]
+DispatchFunction = Callable[[Request, CallNext], Awaitable[Response]]
+
+
+class _PassedOnResponse(Response):
+    """The downstream app's response as the dispatch function sees it: status and headers are
+    editable; the body messages are forwarded one by one as they come."""
+
+    def __init__(
+        self,
+        start: Message,
+        incoming: MemoryObjectReceiveStream[Message],
+        failure: list[BaseException],
+    ) -> None:
+        self.status_code = start["status"]
+        self.raw_headers = list(start.get("headers", []))
+        self.background = None
+        self.body = b""
+        self._incoming = incoming
+        self._failure = failure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        async for message in self._incoming:
+            await send(message)
+            if message["type"] != "http.response.body" or not message.get("more_body", False):
+                break
+        if self._failure:
+            raise self._failure[0]
+
+
+class BaseHTTPMiddleware:
+    """Subclass and implement :meth:`dispatch`, or pass ``dispatch=`` a function."""
+
+    def __init__(self, app: ASGIApp, dispatch: DispatchFunction | None = None) -> None:
+        self.app = app
+        self.dispatch_func: DispatchFunction = dispatch if dispatch is not None else self.dispatch
+
+    async def dispatch(self, request: Request, call_next: CallNext) -> Response:
+        """Override: inspect ``request``, ``await call_next(request)``, adjust and return it."""
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive, send)
+        replayed = False
+
+        async def downstream_receive() -> Message:
+            # If dispatch read the body, the handler gets it again as one message.
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                if request._body is not None:
+                    return {"type": "http.request", "body": request._body, "more_body": False}
+            return await receive()
+
+        async with anyio.create_task_group() as group:
+            outgoing, incoming = anyio.create_memory_object_stream[Message]()
+            failure: list[BaseException] = []
+
+            async def run_app() -> None:
+                async with outgoing:
+                    try:
+                        await self.app(scope, downstream_receive, outgoing.send)
+                    except Exception as exc:
+                        failure.append(exc)
+
+            async def call_next(_: Request) -> Response:
+                group.start_soon(run_app)
+                try:
+                    start = await incoming.receive()
+                except anyio.EndOfStream:
+                    if failure:
+                        raise failure[0] from None
+                    raise RuntimeError("The application returned without a response") from None
+                return _PassedOnResponse(start, incoming, failure)
+
+            response = await self.dispatch_func(request, call_next)
+            await response(scope, receive, send)
+            incoming.close()  # a downstream still sending (client gone) stops instead of blocking
+

@@ -1,0 +1,73 @@
+"""The outermost layer: any exception nobody handled becomes a plain 500.
+
+The exception is logged and raised again to the server, as ASGI servers expect. Clients never see
+a traceback unless the app runs with ``debug=True``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import traceback
+
+from framework.exceptions import ClientDisconnect
+from framework.middleware.exceptions import ExceptionHandler, call_handler
+from framework.requests import Request
+from framework.responses import HTMLResponse, PlainTextResponse, Response
+from framework.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("framework.error")
+
+
+def debug_response(request: Request, exc: Exception) -> Response:
+    """The traceback as HTML (for browsers) or plain text; only used with ``debug=True``."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if "text/html" in request.headers.get("accept", ""):
+        title = html.escape(f"{type(exc).__name__}: {exc}")
+        page = f"<!doctype html><title>500 {title}</title><h1>{title}</h1><pre>{html.escape(text)}</pre>"
+        return HTMLResponse(page, status_code=500)
+    return PlainTextResponse(text, status_code=500)
+
+
+class ServerErrorMiddleware:
+    """Answer 500 to an unhandled exception (if nothing was sent yet), log it, and re-raise it.
+
+    ``handler`` (registered as ``@app.exception_handler(500)`` or ``(Exception)``) may build the
+    500 response instead of the plain one. A client that disconnected while its body was being
+    read ends the request quietly.
+    """
+
+    def __init__(
+        self, app: ASGIApp, handler: ExceptionHandler | None = None, debug: bool = False
+    ) -> None:
+        self.app = app
+        self.handler = handler
+        self.debug = debug
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sender(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sender)
+        except ClientDisconnect:
+            return  # nobody is left to answer
+        except Exception as exc:
+            logger.exception("Unhandled exception in %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                request = Request(scope, receive, send)
+                if self.debug:
+                    response = debug_response(request, exc)
+                elif self.handler is not None:
+                    response = await call_handler(self.handler, request, exc)
+                else:
+                    response = PlainTextResponse("Internal Server Error", status_code=500)
+                await response(scope, receive, send)
+            raise

@@ -1,0 +1,381 @@
+"""Path templates and the index that matches request paths against them.
+
+A template such as ``/items/{item_id:int}`` is compiled once, when its route is added, into a list
+of segment matchers. The :class:`PathIndex` keeps templates without parameters in a dict (one
+lookup for a hit) and the others in a segment trie, so the cost of a hit depends on the depth of
+the path, not on the number of routes.
+
+Precedence is by specificity, segment by segment: a literal segment beats a parameter, a parameter
+beats ``{x:path}``; among parameters at the same place, the one declared first wins.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+_T = TypeVar("_T")
+
+
+class _NoMatch:
+    __slots__ = ()
+
+
+NO_MATCH: Any = _NoMatch()
+
+
+class Convertor:
+    """Turns one path segment into a value and back.
+
+    ``regex`` is used inside segments that mix text and parameters (``{name}.{ext}``);
+    :meth:`match` is the fast test of a whole segment.
+    """
+
+    name = ""
+    regex = ""
+
+    def __init__(self) -> None:
+        self._compiled = re.compile(self.regex)
+
+    def match(self, segment: str) -> Any:
+        """The converted value of ``segment``, or ``NO_MATCH``."""
+        if self._compiled.fullmatch(segment) is None:
+            return NO_MATCH
+        return self.convert(segment)
+
+    def convert(self, text: str) -> Any:
+        """The value of a segment already known to match ``regex``."""
+        return text
+
+    def to_string(self, value: Any) -> str:
+        """The segment text for ``value`` (used by ``url_for``)."""
+        text = str(value)
+        if not text or "/" in text:
+            raise ValueError(f"{value!r} is not a valid value for a {self.name!r} path parameter")
+        return text
+
+
+class StringConvertor(Convertor):
+    """``{x}`` or ``{x:str}``: any non-empty segment without ``/``."""
+
+    name = "str"
+    regex = "[^/]+"
+
+    def match(self, segment: str) -> Any:
+        return segment if segment else NO_MATCH
+
+
+class IntegerConvertor(Convertor):
+    """``{x:int}``: ASCII digits, converted to ``int`` (no sign, as in Starlette)."""
+
+    name = "int"
+    regex = "[0-9]+"
+
+    def match(self, segment: str) -> Any:
+        if segment.isascii() and segment.isdigit():
+            return int(segment)
+        return NO_MATCH
+
+    def convert(self, text: str) -> Any:
+        return int(text)
+
+    def to_string(self, value: Any) -> str:
+        number = int(value)
+        if number < 0:
+            raise ValueError("Negative integers are not supported by the int path converter")
+        return str(number)
+
+
+class FloatConvertor(Convertor):
+    """``{x:float}``: ``12`` or ``12.5``, converted to ``float``."""
+
+    name = "float"
+    regex = r"[0-9]+(?:\.[0-9]+)?"
+
+    def convert(self, text: str) -> Any:
+        return float(text)
+
+    def to_string(self, value: Any) -> str:
+        number = float(value)
+        if number < 0 or not math.isfinite(number):
+            raise ValueError("The float path converter takes finite, non-negative numbers")
+        return (f"{number:0.20f}".rstrip("0") or "0").rstrip(".")
+
+
+class UUIDConvertor(Convertor):
+    """``{x:uuid}``: a hyphenated UUID, converted to :class:`uuid.UUID`."""
+
+    name = "uuid"
+    regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+    def convert(self, text: str) -> Any:
+        return uuid.UUID(text)
+
+
+class PathConvertor(Convertor):
+    """``{x:path}``: the rest of the path, slashes included (may be empty)."""
+
+    name = "path"
+    regex = ".*"
+
+    def to_string(self, value: Any) -> str:
+        return str(value)
+
+
+CONVERTORS: dict[str, Convertor] = {
+    c.name: c
+    for c in (
+        StringConvertor(),
+        IntegerConvertor(),
+        FloatConvertor(),
+        UUIDConvertor(),
+        PathConvertor(),
+    )
+}
+
+_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?}")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One ``/``-separated piece of a template: literal text, one parameter, or a mix."""
+
+    literal: str | None = None  # set for a segment without parameters
+    names: tuple[str, ...] = ()
+    convertors: tuple[Convertor, ...] = ()
+    pattern: re.Pattern[str] | None = None  # set for a segment that mixes text and parameters
+
+    @property
+    def is_path(self) -> bool:
+        return self.literal is None and self.pattern is None and self.convertors[0].name == "path"
+
+    def match(self, text: str) -> Any:
+        """The converted values of ``text`` (a tuple), or ``NO_MATCH``."""
+        if self.pattern is None:
+            value = self.convertors[0].match(text)
+            return NO_MATCH if value is NO_MATCH else (value,)
+        found = self.pattern.fullmatch(text)
+        if found is None:
+            return NO_MATCH
+        return tuple(c.convert(v) for c, v in zip(self.convertors, found.groups()))
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What makes two parameter segments the same trie edge."""
+        regex = self.pattern.pattern if self.pattern is not None else self.convertors[0].name
+        return (regex, self.names)
+
+
+@dataclass(frozen=True)
+class PathTemplate:
+    """A compiled path template.
+
+    ``PathTemplate.compile("/items/{id:int}").param_names == ("id",)``; ``is_static`` is true for a
+    template without parameters.
+    """
+
+    path: str
+    segments: tuple[Segment, ...]
+    param_names: tuple[str, ...]
+    convertors: dict[str, Convertor]
+
+    @property
+    def is_static(self) -> bool:
+        return not self.param_names
+
+    @classmethod
+    def compile(cls, path: str) -> PathTemplate:
+        """Parse ``path``; raises ``ValueError`` for an unknown converter, a repeated name, or a
+        ``{x:path}`` that does not take a whole segment."""
+        if not path.startswith("/"):
+            raise ValueError(f"Route paths must start with '/': {path!r}")
+        segments: list[Segment] = []
+        names: list[str] = []
+        convertors: dict[str, Convertor] = {}
+        for text in path.split("/")[1:]:
+            segment = _compile_segment(text, path)
+            for name, convertor in zip(segment.names, segment.convertors):
+                if name in convertors:
+                    raise ValueError(f"Duplicated parameter name {name!r} in path {path!r}")
+                convertors[name] = convertor
+                names.append(name)
+            segments.append(segment)
+        return cls(path, tuple(segments), tuple(names), convertors)
+
+    def format(self, params: dict[str, Any]) -> str:
+        """Fill the template with ``params`` (every parameter, nothing else)."""
+        if set(params) != set(self.param_names):
+            raise KeyError(sorted(set(self.param_names) ^ set(params)))
+
+        def replace(found: re.Match[str]) -> str:
+            return self.convertors[found.group(1)].to_string(params[found.group(1)])
+
+        return _PARAM.sub(replace, self.path)
+
+
+def _compile_segment(text: str, path: str) -> Segment:
+    found = list(_PARAM.finditer(text))
+    if not found:
+        if "{" in text or "}" in text:
+            raise ValueError(f"Malformed parameter in path {path!r}")
+        return Segment(literal=text)
+    convertors = []
+    for match in found:
+        kind = match.group(2) or "str"
+        if kind not in CONVERTORS:
+            raise ValueError(f"Unknown path converter {kind!r} in {path!r}")
+        convertors.append(CONVERTORS[kind])
+    names = tuple(m.group(1) for m in found)
+    if len(found) == 1 and found[0].group(0) == text:
+        return Segment(names=names, convertors=(convertors[0],))
+    if any(c.name == "path" for c in convertors):
+        raise ValueError(f"A {{name:path}} parameter must take a whole segment: {path!r}")
+    pattern, position = "", 0
+    for match, convertor in zip(found, convertors):
+        pattern += re.escape(text[position : match.start()]) + f"({convertor.regex})"
+        position = match.end()
+    pattern += re.escape(text[position:])
+    if "{" in _PARAM.sub("", text) or "}" in _PARAM.sub("", text):
+        raise ValueError(f"Malformed parameter in path {path!r}")
+    return Segment(names=names, convertors=tuple(convertors), pattern=re.compile(pattern))
+
+
+@dataclass(eq=False)
+class _Node(Generic[_T]):
+    static: dict[str, _Node[_T]] = field(default_factory=dict)
+    params: list[tuple[Segment, _Node[_T]]] = field(default_factory=list)
+    paths: list[tuple[Segment, _Node[_T]]] = field(default_factory=list)
+    value: _T | None = None
+    template: PathTemplate | None = None
+
+
+Match = tuple[_T, dict[str, Any]]
+"""What a lookup found: the value stored for the template and the converted parameters."""
+
+
+class PathIndex(Generic[_T]):
+    """Maps path templates to values (here: per-method route tables) and finds them for a path.
+
+    ``index.setdefault(template, factory)`` stores or returns the value of a template;
+    ``index.find(path)`` returns the first :class:`Match` in precedence order, and
+    ``index.find_all(path)`` all of them (for 405 answers and method fallbacks).
+    """
+
+    def __init__(self) -> None:
+        self._static: dict[str, _T] = {}
+        self._root: _Node[_T] = _Node()
+
+    def setdefault(self, template: PathTemplate, factory: Callable[[], _T]) -> _T:
+        if template.is_static:
+            value = self._static.get(template.path)
+            if value is None:
+                value = self._static[template.path] = factory()
+            return value
+        node = self._root
+        for segment in template.segments:
+            node = self._child(node, segment)
+        if node.value is None:
+            node.value = factory()
+            node.template = template
+        return node.value
+
+    @staticmethod
+    def _child(node: _Node[_T], segment: Segment) -> _Node[_T]:
+        if segment.literal is not None:
+            child = node.static.get(segment.literal)
+            if child is None:
+                child = node.static[segment.literal] = _Node()
+            return child
+        edges = node.paths if segment.is_path else node.params
+        for existing_segment, existing in edges:
+            if existing_segment.key == segment.key:
+                return existing
+        child: _Node[_T] = _Node()
+        edges.append((segment, child))
+        return child
+
+    def find(self, path: str) -> Match[_T] | None:
+        """The best match for ``path`` (a decoded path starting with ``/``)."""
+        value = self._static.get(path)
+        if value is not None:
+            return value, {}
+        values: list[Any] = []
+        node = _find(self._root, path.split("/"), 1, values)
+        if node is None:
+            return None
+        assert node.value is not None and node.template is not None
+        return node.value, dict(zip(node.template.param_names, values))
+
+    def find_all(self, path: str) -> Iterator[Match[_T]]:
+        """Every match for ``path``, best first."""
+        value = self._static.get(path)
+        if value is not None:
+            yield value, {}
+        for node, values in _find_all(self._root, path.split("/"), 1, []):
+            assert node.value is not None and node.template is not None
+            yield node.value, dict(zip(node.template.param_names, values))
+
+    def values(self) -> Iterator[_T]:
+        """Every stored value."""
+        yield from self._static.values()
+        stack = [self._root]
+        while stack:
+            node = stack.pop()
+            if node.value is not None:
+                yield node.value
+            stack.extend(node.static.values())
+            stack.extend(child for _, child in node.params)
+            stack.extend(child for _, child in node.paths)
+
+
+def _find(node: _Node[_T], parts: list[str], i: int, values: list[Any]) -> _Node[_T] | None:
+    """Depth-first, most specific edge first; ``values`` collects converted parameters."""
+    if i == len(parts):
+        return node if node.value is not None else None
+    part = parts[i]
+    child = node.static.get(part)
+    if child is not None:
+        found = _find(child, parts, i + 1, values)
+        if found is not None:
+            return found
+    for segment, child in node.params:
+        matched = segment.match(part)
+        if matched is not NO_MATCH:
+            values.extend(matched)
+            found = _find(child, parts, i + 1, values)
+            if found is not None:
+                return found
+            del values[len(values) - len(matched) :]
+    for _, child in node.paths:
+        # Greedy like the regex ".*": the longest tail that lets the rest match.
+        for end in range(len(parts), i, -1):
+            values.append("/".join(parts[i:end]))
+            found = _find(child, parts, end, values)
+            if found is not None:
+                return found
+            values.pop()
+    return None
+
+
+def _find_all(
+    node: _Node[_T], parts: list[str], i: int, values: list[Any]
+) -> Iterator[tuple[_Node[_T], list[Any]]]:
+    if i == len(parts):
+        if node.value is not None:
+            yield node, list(values)
+        return
+    part = parts[i]
+    child = node.static.get(part)
+    if child is not None:
+        yield from _find_all(child, parts, i + 1, values)
+    for segment, child in node.params:
+        matched = segment.match(part)
+        if matched is not NO_MATCH:
+            yield from _find_all(child, parts, i + 1, [*values, *matched])
+    for _, child in node.paths:
+        for end in range(len(parts), i, -1):
+            yield from _find_all(child, parts, end, [*values, "/".join(parts[i:end])])

@@ -1,0 +1,374 @@
+"""The outgoing side: each response renders its status, header bytes and body once, then sends
+them as ASGI messages (one ``await send(...)`` per message)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.cookies
+import mimetypes
+import os
+import stat
+from collections.abc import AsyncIterable, Iterable, Mapping
+from datetime import datetime, timezone
+from email.utils import format_datetime, formatdate
+from typing import Any, Literal
+from urllib.parse import quote
+
+import anyio
+import anyio.to_thread
+from pydantic_core import to_json
+
+from framework.background import BackgroundTask
+from framework.concurrency import iterate_in_threadpool
+from framework.datastructures import URL, MutableHeaders, check_header
+from framework.types import Receive, Scope, Send
+
+__all__ = [
+    "FileResponse",
+    "HTMLResponse",
+    "JSONResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Response",
+    "StreamingResponse",
+]
+
+_content_types: dict[tuple[str, str], bytes] = {}
+
+
+def _content_type(media_type: str, charset: str) -> bytes:
+    """``text/html`` -> ``text/html; charset=utf-8``, cached: responses build this constantly."""
+    key = (media_type, charset)
+    value = _content_types.get(key)
+    if value is None:
+        check_header("content-type", media_type)
+        text = media_type
+        if media_type.startswith("text/") and "charset=" not in media_type.lower():
+            text = f"{media_type}; charset={charset}"
+        value = _content_types[key] = text.encode("latin-1")
+    return value
+
+
+def _encode_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    raw = []
+    for name, value in headers.items():
+        check_header(name, value)
+        raw.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    return raw
+
+
+class Response:
+    """A complete response whose body is known up front.
+
+    ``Response(content=b"...", status_code=200, headers={...}, media_type="text/plain")``.
+    ``content`` is bytes or str (encoded with ``charset``). ``Content-Length`` and
+    ``Content-Type`` are added unless given. A header containing CR, LF or NUL raises
+    ``ValueError`` here, before anything is sent. ``background`` runs after the body is sent.
+    """
+
+    media_type: str | None = None
+    charset = "utf-8"
+    # A streaming response watches receive() for a disconnect while it sends.
+    watches_disconnect = False
+
+    def __init__(
+        self,
+        content: Any = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.body = self.render(content)
+        self.raw_headers = _encode_headers(headers) if headers else []
+        self._add_entity_headers(len(self.body))
+
+    def render(self, content: Any) -> bytes:
+        """Turn ``content`` into the body bytes."""
+        if content is None:
+            return b""
+        if isinstance(content, (bytes, memoryview)):
+            return bytes(content)
+        text: str = content
+        return text.encode(self.charset)
+
+    def _add_entity_headers(self, length: int | None) -> None:
+        raw = self.raw_headers
+        has_length = has_type = False
+        for name, _ in raw:
+            if name == b"content-length":
+                has_length = True
+            elif name == b"content-type":
+                has_type = True
+        status = self.status_code
+        if length is not None and not has_length and status >= 200 and status not in (204, 304):
+            raw.append((b"content-length", str(length).encode("latin-1")))
+        if self.media_type is not None and not has_type:
+            raw.append((b"content-type", _content_type(self.media_type, self.charset)))
+
+    @property
+    def headers(self) -> MutableHeaders:
+        """The response headers, editable in place (changes are checked for CR/LF/NUL)."""
+        return MutableHeaders(raw=self.raw_headers)
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: int | None = None,
+        expires: datetime | str | int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Add a ``Set-Cookie`` header. ``expires`` is a datetime, an HTTP date, or seconds from now."""
+        cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+        cookie[key] = value
+        morsel = cookie[key]
+        if max_age is not None:
+            morsel["max-age"] = max_age
+        if expires is not None:
+            if isinstance(expires, datetime):
+                morsel["expires"] = format_datetime(expires.astimezone(timezone.utc), usegmt=True)
+            else:
+                morsel["expires"] = expires
+        if path is not None:
+            morsel["path"] = path
+        if domain is not None:
+            morsel["domain"] = domain
+        if secure:
+            morsel["secure"] = True
+        if httponly:
+            morsel["httponly"] = True
+        if samesite is not None:
+            if samesite.lower() not in ("strict", "lax", "none"):
+                raise ValueError("samesite must be 'strict', 'lax' or 'none'")
+            morsel["samesite"] = samesite
+        text = cookie.output(header="").strip()
+        if partitioned:
+            text += "; Partitioned"
+        self.headers.append("set-cookie", text)
+
+    def delete_cookie(
+        self,
+        key: str,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+    ) -> None:
+        """Tell the client to drop cookie ``key`` (an expired, empty ``Set-Cookie``)."""
+        self.set_cookie(
+            key,
+            max_age=0,
+            expires=0,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        body = b"" if scope.get("method") == "HEAD" else self.body
+        await send({"type": "http.response.body", "body": body})
+        if self.background is not None:
+            await self.background()
+
+
+class PlainTextResponse(Response):
+    """A ``text/plain; charset=utf-8`` response."""
+
+    media_type = "text/plain"
+
+
+class HTMLResponse(Response):
+    """A ``text/html; charset=utf-8`` response."""
+
+    media_type = "text/html"
+
+
+class JSONResponse(Response):
+    """``content`` serialised to JSON by pydantic-core (dicts, lists, models, dataclasses,
+    datetimes, UUIDs, ...), compact and UTF-8, as ``application/json``."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return to_json(content)
+
+
+class RedirectResponse(Response):
+    """Redirect to ``url``; ``status_code`` 307 by default (301, 302, 303 and 308 also fit)."""
+
+    def __init__(
+        self,
+        url: str | URL,
+        status_code: int = 307,
+        headers: Mapping[str, str] | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        super().__init__(content=b"", status_code=status_code, headers=headers, background=background)
+        self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
+
+
+ContentStream = AsyncIterable[str | bytes] | Iterable[str | bytes]
+
+
+class StreamingResponse(Response):
+    """A body produced piece by piece by an iterator (sync or async) of bytes or str.
+
+    Sync iterators run in a worker thread. Streaming stops when the client disconnects (the
+    iterator is closed), and watching for that never takes request-body messages from a handler
+    still reading them. No ``Content-Length`` is set unless you give one.
+    """
+
+    watches_disconnect = True
+
+    def __init__(
+        self,
+        content: ContentStream,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        if isinstance(content, AsyncIterable):
+            self.body_iterator: AsyncIterable[str | bytes] = content
+        else:
+            self.body_iterator = iterate_in_threadpool(content)
+        self.raw_headers = _encode_headers(headers) if headers else []
+        self._add_entity_headers(None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        try:
+            if scope.get("method") == "HEAD":
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(self._cancel_on_disconnect, receive, group.cancel_scope)
+                    await self._send_chunks(send)
+                    group.cancel_scope.cancel()
+        finally:
+            await self._close_iterator()
+        if self.background is not None:
+            await self.background()
+
+    async def _send_chunks(self, send: Send) -> None:
+        charset = self.charset
+        try:
+            async for chunk in self.body_iterator:
+                data = chunk if isinstance(chunk, bytes) else chunk.encode(charset)
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # ASGI 2.4 servers raise OSError from send() once the client is gone
+
+    @staticmethod
+    async def _cancel_on_disconnect(receive: Receive, cancel_scope: anyio.CancelScope) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                cancel_scope.cancel()
+                return
+
+    async def _close_iterator(self) -> None:
+        close = getattr(self.body_iterator, "aclose", None)
+        if close is not None:
+            with anyio.CancelScope(shield=True):
+                await close()
+
+
+class FileResponse(Response):
+    """A file from disk, sent in 64 KiB chunks read in a worker thread (never whole in memory).
+
+    Sets ``Content-Length``, ``Last-Modified`` and ``ETag``; answers ``HEAD`` without a body; with
+    ``filename`` adds a ``Content-Disposition``. Uses the ASGI ``http.response.pathsend``
+    extension when the server offers it.
+    """
+
+    chunk_size = 64 * 1024
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+        filename: str | None = None,
+        stat_result: os.stat_result | None = None,
+        content_disposition_type: str = "attachment",
+    ) -> None:
+        self.path = path
+        self.status_code = status_code
+        self.filename = filename
+        self.background = background
+        if media_type is None:
+            media_type = mimetypes.guess_type(filename or str(path))[0] or "application/octet-stream"
+        self.media_type = media_type
+        self.raw_headers = _encode_headers(headers) if headers else []
+        if filename is not None:
+            quoted = quote(filename)
+            if quoted != filename:
+                disposition = f"{content_disposition_type}; filename*=utf-8''{quoted}"
+            else:
+                disposition = f'{content_disposition_type}; filename="{filename}"'
+            self.headers.setdefault("content-disposition", disposition)
+        self.stat_result = stat_result
+        if stat_result is not None:
+            self._add_file_headers(stat_result)
+
+    def _add_file_headers(self, result: os.stat_result) -> None:
+        self._add_entity_headers(result.st_size)
+        etag = hashlib.md5(f"{result.st_mtime}-{result.st_size}".encode(), usedforsecurity=False)
+        self.headers.setdefault("last-modified", formatdate(result.st_mtime, usegmt=True))
+        self.headers.setdefault("etag", f'"{etag.hexdigest()}"')
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.stat_result is None:
+            try:
+                result = await anyio.to_thread.run_sync(os.stat, self.path)
+            except FileNotFoundError:
+                raise RuntimeError(f"File at path {self.path} does not exist.") from None
+            if not stat.S_ISREG(result.st_mode):
+                raise RuntimeError(f"File at path {self.path} is not a file.")
+            self.stat_result = result
+            self._add_file_headers(result)
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        if scope.get("method") == "HEAD":
+            await send({"type": "http.response.body", "body": b""})
+        elif "http.response.pathsend" in scope.get("extensions", {}):
+            await send({"type": "http.response.pathsend", "path": os.fspath(self.path)})
+        else:
+            await self._send_file(send)
+        if self.background is not None:
+            await self.background()
+
+    async def _send_file(self, send: Send) -> None:
+        async with await anyio.open_file(self.path, "rb") as file:
+            more = True
+            while more:
+                chunk = await file.read(self.chunk_size)
+                more = len(chunk) == self.chunk_size
+                await send({"type": "http.response.body", "body": chunk, "more_body": more})
