@@ -166,7 +166,9 @@ class App(RouteDecorators):
 
         return decorator
 
-    def add_exception_handler(self, key: int | type[BaseException], handler: ExceptionHandler) -> None:
+    def add_exception_handler(
+        self, key: int | type[BaseException], handler: ExceptionHandler
+    ) -> None:
         """Answer exceptions of class ``key`` (or ``HTTPException``s with status ``key``) with
         ``handler(request, exc)``. ``500`` or ``Exception`` replaces the plain 500 answer."""
         self.exception_handlers[key] = handler

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, BinaryIO, NamedTuple, TypeVar
+from typing import IO, Any, BinaryIO, NamedTuple, TypeVar
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit
 
 import anyio.to_thread
@@ -62,7 +62,9 @@ class URL:
                 else:
                     netloc = f"{host}:{port}"
         query = scope.get("query_string", b"").decode("latin-1")
-        self._parts = SplitResult(scheme if netloc else "", netloc, quote(path, _PATH_SAFE), query, "")
+        self._parts = SplitResult(
+            scheme if netloc else "", netloc, quote(path, _PATH_SAFE), query, ""
+        )
         self._text = None
 
     @property
@@ -169,7 +171,7 @@ class ImmutableMultiDict(Mapping[str, _V]):
         if items is None:
             pairs: list[tuple[str, _V]] = []
         elif isinstance(items, ImmutableMultiDict):
-            pairs = list(items._list)
+            pairs = items.multi_items()
         elif isinstance(items, Mapping):
             pairs = list(items.items())
         else:
@@ -218,8 +220,10 @@ def _parse_query(query: str | bytes) -> list[tuple[str, str]]:
             # UTF-8 and replace what does not decode, instead of failing the request.
             pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
             return [
-                (k.encode("latin-1").decode("utf-8", "replace"),
-                 v.encode("latin-1").decode("utf-8", "replace"))
+                (
+                    k.encode("latin-1").decode("utf-8", "replace"),
+                    v.encode("latin-1").decode("utf-8", "replace"),
+                )
                 for k, v in pairs
             ]
     return parse_qsl(query, keep_blank_values=True)
@@ -253,7 +257,9 @@ def check_header(name: str, value: str) -> None:
     """Refuse a header that could split a response: CR, LF or NUL in the name or value."""
     for bad in _CRLF_NUL:
         if bad in name or bad in value:
-            raise ValueError(f"Invalid character in header {name!r}: CR, LF and NUL are not allowed")
+            raise ValueError(
+                f"Invalid character in header {name!r}: CR, LF and NUL are not allowed"
+            )
     if not name:
         raise ValueError("Header name must not be empty")
 
@@ -375,7 +381,7 @@ class MutableHeaders(Headers):
         check_header(key, value)
         self._list.append((key.lower().encode("latin-1"), value.encode("latin-1")))
 
-    def setdefault(self, key: str, value: str) -> str:  # type: ignore[override]
+    def setdefault(self, key: str, value: str) -> str:
         """Set ``key`` only when it is absent; return the value now in place."""
         existing = self.get(key)
         if existing is not None:
@@ -442,15 +448,17 @@ class UploadFile:
 
     def __init__(
         self,
-        file: BinaryIO | None = None,
+        file: BinaryIO | IO[bytes] | None = None,
         *,
         size: int | None = None,
         filename: str | None = None,
         headers: Headers | None = None,
     ) -> None:
-        if file is None:
-            file = tempfile.SpooledTemporaryFile(max_size=self.spool_max_size)  # noqa: SIM115
-        self.file = file
+        self.file: IO[bytes] = (
+            tempfile.SpooledTemporaryFile(max_size=self.spool_max_size)  # noqa: SIM115
+            if file is None
+            else file
+        )
         self.size = size
         self.filename = filename
         self.headers = headers if headers is not None else Headers()
@@ -496,7 +504,9 @@ class UploadFile:
             await anyio.to_thread.run_sync(self.file.close)
 
     def __repr__(self) -> str:
-        return f"UploadFile(filename={self.filename!r}, size={self.size!r}, headers={self.headers!r})"
+        return (
+            f"UploadFile(filename={self.filename!r}, size={self.size!r}, headers={self.headers!r})"
+        )
 
 
 class FormData(ImmutableMultiDict["UploadFile | str"]):

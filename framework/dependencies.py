@@ -68,7 +68,9 @@ class EndpointPlan:
         return kwargs
 
 
-def compile_endpoint(endpoint: Callable[..., Any], path: str, path_names: tuple[str, ...]) -> EndpointPlan:
+def compile_endpoint(
+    endpoint: Callable[..., Any], path: str, path_names: tuple[str, ...]
+) -> EndpointPlan:
     """Read ``endpoint``'s signature once and decide where each parameter comes from.
 
     Raises ``TypeError`` naming the parameter when one can be filled from nowhere, so a mistake

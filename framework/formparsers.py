@@ -198,7 +198,10 @@ async def parse_form(
         if len(pairs) > limits.max_fields:
             raise _too_large("fields")
         return FormData(
-            (k.encode("latin-1").decode("utf-8", "replace"), v.encode("latin-1").decode("utf-8", "replace"))
+            (
+                k.encode("latin-1").decode("utf-8", "replace"),
+                v.encode("latin-1").decode("utf-8", "replace"),
+            )
             for k, v in pairs
         )
     raise HTTPException(

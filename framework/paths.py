@@ -286,10 +286,10 @@ class PathIndex(Generic[_T]):
     @staticmethod
     def _child(node: _Node[_T], segment: Segment) -> _Node[_T]:
         if segment.literal is not None:
-            child = node.static.get(segment.literal)
-            if child is None:
-                child = node.static[segment.literal] = _Node()
-            return child
+            static = node.static.get(segment.literal)
+            if static is None:
+                static = node.static[segment.literal] = _Node()
+            return static
         edges = node.paths if segment.is_path else node.params
         for existing_segment, existing in edges:
             if existing_segment.key == segment.key:

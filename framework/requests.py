@@ -8,7 +8,7 @@ Everything is read from the ASGI scope on first access and cached; a handler tha
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from http.cookies import _unquote as _unquote_cookie  # type: ignore[attr-defined]
+from http.cookies import _unquote as _unquote_cookie
 from typing import TYPE_CHECKING, Any
 
 import anyio

@@ -219,7 +219,9 @@ class RedirectResponse(Response):
         headers: Mapping[str, str] | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        super().__init__(content=b"", status_code=status_code, headers=headers, background=background)
+        super().__init__(
+            content=b"", status_code=status_code, headers=headers, background=background
+        )
         self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
 
 
@@ -323,7 +325,9 @@ class FileResponse(Response):
         self.filename = filename
         self.background = background
         if media_type is None:
-            media_type = mimetypes.guess_type(filename or str(path))[0] or "application/octet-stream"
+            media_type = (
+                mimetypes.guess_type(filename or str(path))[0] or "application/octet-stream"
+            )
         self.media_type = media_type
         self.raw_headers = _encode_headers(headers) if headers else []
         if filename is not None:

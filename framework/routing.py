@@ -122,10 +122,12 @@ class Route(BaseRoute):
         self.endpoint = endpoint
         self.template = PathTemplate.compile(path)
         self.options = options
-        self.name = options.get("name") or getattr(endpoint, "__name__", type(endpoint).__name__)
-        methods = {m.upper() for m in (methods or ["GET"])}
-        self.methods = methods | {"HEAD"} if "GET" in methods else methods
-        self.implicit_head = "GET" in methods and "HEAD" not in methods
+        self.name = str(
+            options.get("name") or getattr(endpoint, "__name__", type(endpoint).__name__)
+        )
+        declared = {m.upper() for m in (methods or ["GET"])}
+        self.methods = declared | {"HEAD"} if "GET" in declared else declared
+        self.implicit_head = "GET" in declared and "HEAD" not in declared
         self.status_code = options.get("status_code") or 200
         self.response_class = options.get("response_class", JSONResponse)
         self.tags = list(options.get("tags") or [])
@@ -165,13 +167,22 @@ class Route(BaseRoute):
         elif self._fast_json:
             # The common case, without a Response object: status, two headers, body.
             if self._empty_body:
-                await send({"type": "http.response.start", "status": self.status_code, "headers": []})
+                await send(
+                    {"type": "http.response.start", "status": self.status_code, "headers": []}
+                )
                 await send({"type": "http.response.body", "body": b""})
             else:
                 body = self._serialize(result)
                 headers = [(b"content-length", str(len(body)).encode("latin-1")), _JSON_TYPE]
-                await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
-                await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+                await send(
+                    {"type": "http.response.start", "status": self.status_code, "headers": headers}
+                )
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": b"" if scope["method"] == "HEAD" else body,
+                    }
+                )
             if request is not None and request._form is not None:
                 await request.close()
             return
@@ -345,7 +356,9 @@ class Router(RouteDecorators):
         **options: Unpack[RouteOptions],
     ) -> None:
         """Register ``endpoint`` for ``self.prefix + path`` and ``methods`` (GET by default)."""
-        self.add_route(Route(self.prefix + path, endpoint, methods=methods, **self._route_options(options)))
+        self.add_route(
+            Route(self.prefix + path, endpoint, methods=methods, **self._route_options(options))
+        )
 
     def include_router(
         self,

@@ -109,4 +109,3 @@ class BaseHTTPMiddleware:
             response = await self.dispatch_func(request, call_next)
             await response(scope, receive, send)
             incoming.close()  # a downstream still sending (client gone) stops instead of blocking
-

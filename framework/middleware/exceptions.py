@@ -67,7 +67,9 @@ class ExceptionMiddleware:
             if handler is None:
                 raise
             if started:
-                raise RuntimeError("Caught a handled exception, but the response had started") from exc
+                raise RuntimeError(
+                    "Caught a handled exception, but the response had started"
+                ) from exc
             response = await call_handler(handler, Request(scope, receive, send), exc)
             if response is not None:
                 await response(scope, receive, send)
