@@ -1,8 +1,8 @@
 """The ASGI application: ``App`` owns the router, the middleware list and the lifespan.
 
 A request goes ``App.__call__`` -> error boundary -> user middleware (last added outermost) ->
-exception handlers -> :class:`~framework.routing.Router` -> route. The stack is built once, on the
-first call; lifespan scopes stop here and never enter it.
+:class:`~framework.routing.Router` -> route, which answers exceptions with the registered handlers.
+The stack is built once, on the first call; lifespan scopes stop here and never enter it.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from typing_extensions import Unpack
 
 from framework.concurrency import is_async_callable, run_in_threadpool
 from framework.datastructures import State, URLPath
-from framework.exception_handlers import http_exception_handler
+from framework.exception_handlers import ExceptionHandler, http_exception_handler
 from framework.exceptions import HTTPException
 from framework.middleware import Middleware
 from framework.middleware.base import BaseHTTPMiddleware, DispatchFunction
 from framework.middleware.errors import ServerErrorMiddleware
-from framework.middleware.exceptions import ExceptionHandler, ExceptionMiddleware
 from framework.responses import JSONResponse, Response
 from framework.routing import BaseRoute, RouteDecorators, RouteOptions, Router
 from framework.types import ASGIApp, Receive, Scope, Send
@@ -91,7 +90,7 @@ class App(RouteDecorators):
         )
         self.user_middleware: list[Middleware] = list(middleware or [])
         self.exception_handlers: dict[Any, ExceptionHandler] = {
-            HTTPException: http_exception_handler,  # type: ignore[dict-item]
+            HTTPException: http_exception_handler,
             **(exception_handlers or {}),
         }
         self.lifespan_context = _lifespan_with_hooks(
@@ -183,10 +182,13 @@ class App(RouteDecorators):
         return decorator
 
     def build_middleware_stack(self) -> ASGIApp:
-        """Wrap the router in the exception layer, the user middleware and the error boundary."""
+        """Wrap the router in the user middleware and the error boundary.
+
+        Exception handlers need no layer of their own: routes and the router answer with them
+        where the exception happens (:mod:`framework.exception_handlers`).
+        """
         error_handler = self.exception_handlers.get(500) or self.exception_handlers.get(Exception)
-        handlers = {k: v for k, v in self.exception_handlers.items() if k not in (500, Exception)}
-        app: ASGIApp = ExceptionMiddleware(self.router, handlers)
+        app: ASGIApp = self.router
         for middleware in reversed(self.user_middleware):
             app = middleware.build(app)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)

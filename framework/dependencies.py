@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from framework.concurrency import is_async_callable
@@ -38,24 +37,40 @@ def _is_connection_class(annotation: Any) -> bool:
     return inspect.isclass(annotation) and issubclass(annotation, HTTPConnection)
 
 
-@dataclass(frozen=True)
 class EndpointPlan:
     """What a route does for each request, decided from the endpoint's signature.
 
     - ``path_params``: endpoint parameters filled from the path, by name.
     - ``request_param``: the parameter annotated ``Request`` (if any).
     - ``is_async``: awaited on the loop, or run in a worker thread.
+    - ``needs_request``/``takes_arguments``: precomputed flags the route reads per request.
     """
 
-    endpoint: Callable[..., Any]
-    path_params: tuple[str, ...]
-    request_param: str | None
-    is_async: bool
-    return_annotation: Any
+    __slots__ = (
+        "endpoint",
+        "is_async",
+        "needs_request",
+        "path_params",
+        "request_param",
+        "return_annotation",
+        "takes_arguments",
+    )
 
-    @property
-    def needs_request(self) -> bool:
-        return self.request_param is not None
+    def __init__(
+        self,
+        endpoint: Callable[..., Any],
+        path_params: tuple[str, ...],
+        request_param: str | None,
+        is_async: bool,
+        return_annotation: Any,
+    ) -> None:
+        self.endpoint = endpoint
+        self.path_params = path_params
+        self.request_param = request_param
+        self.is_async = is_async
+        self.return_annotation = return_annotation
+        self.needs_request = request_param is not None
+        self.takes_arguments = bool(path_params) or self.needs_request
 
     def arguments(self, path_params: dict[str, Any], request: Request | None) -> dict[str, Any]:
         """The keyword arguments for one call."""

@@ -1,4 +1,6 @@
-"""The default exception handlers, public so that a custom handler can fall back on them.
+"""Exception handlers: the defaults, the lookup, and answering an exception with a handler.
+
+The defaults are public so that a custom handler can fall back on them:
 
 ```python
 from framework.exception_handlers import http_exception_handler
@@ -8,13 +10,25 @@ async def logged(request, exc):
     log.warning("HTTP %s on %s", exc.status_code, request.url)
     return await http_exception_handler(request, exc)
 ```
+
+Routes and the router call :func:`answer_with_handler` where the exception happens, before
+anything was sent, so no layer has to watch ``send`` to know whether a response has started.
+``Exception`` and ``500`` handlers are not used here: they belong to the error boundary
+(:mod:`framework.middleware.errors`), which also re-raises the exception to the server.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from framework.concurrency import is_async_callable, run_in_threadpool
 from framework.exceptions import HTTPException
-from framework.requests import Request
+from framework.requests import HTTPConnection, Request
 from framework.responses import JSONResponse, Response
+from framework.types import Receive, Scope, Send
+
+ExceptionHandler = Callable[[Any, Any], "Response | Awaitable[Response] | None"]
 
 
 async def http_exception_handler(request: Request, exc: HTTPException) -> Response:
@@ -22,3 +36,51 @@ async def http_exception_handler(request: Request, exc: HTTPException) -> Respon
     if exc.status_code < 200 or exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=exc.headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+DEFAULT_HANDLERS: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler}
+
+
+def lookup_handler(
+    handlers: Mapping[Any, ExceptionHandler], exc: BaseException
+) -> ExceptionHandler | None:
+    """The handler for ``exc``: by status code for an ``HTTPException``, then by class (MRO),
+    leaving out ``Exception`` and ``BaseException`` (the error boundary's)."""
+    if isinstance(exc, HTTPException) and exc.status_code in handlers:
+        return handlers[exc.status_code]
+    for cls in type(exc).__mro__:
+        if cls is Exception or cls is BaseException:
+            return None
+        if cls in handlers:
+            return handlers[cls]
+    return None
+
+
+async def call_handler(handler: ExceptionHandler, connection: HTTPConnection, exc: Any) -> Any:
+    """Call a sync or async exception handler and return what it returns."""
+    if is_async_callable(handler):
+        return await handler(connection, exc)  # type: ignore[misc]
+    return await run_in_threadpool(handler, connection, exc)
+
+
+async def answer_with_handler(
+    exc: Exception,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    request: Request | None = None,
+) -> bool:
+    """Send the response of the handler registered for ``exc``; False if there is none.
+
+    The handlers are those of the app in ``scope["app"]`` (the defaults without one).
+    """
+    handlers = getattr(scope.get("app"), "exception_handlers", DEFAULT_HANDLERS)
+    handler = lookup_handler(handlers, exc)
+    if handler is None:
+        return False
+    if request is None:
+        request = Request(scope, receive, send)
+    response = await call_handler(handler, request, exc)
+    if response is not None:
+        await response(scope, receive, send)
+    return True

@@ -247,8 +247,11 @@ def _compile_segment(text: str, path: str) -> Segment:
 @dataclass(eq=False)
 class _Node(Generic[_T]):
     static: dict[str, _Node[_T]] = field(default_factory=dict)
-    params: list[tuple[Segment, _Node[_T]]] = field(default_factory=list)
-    paths: list[tuple[Segment, _Node[_T]]] = field(default_factory=list)
+    # Parameter edges: (segment, the convertor's match for a one-parameter segment or None, child)
+    params: list[tuple[Segment, Callable[[str], Any] | None, _Node[_T]]] = field(
+        default_factory=list
+    )
+    paths: list[tuple[Segment, None, _Node[_T]]] = field(default_factory=list)
     value: _T | None = None
     template: PathTemplate | None = None
 
@@ -290,12 +293,19 @@ class PathIndex(Generic[_T]):
             if static is None:
                 static = node.static[segment.literal] = _Node()
             return static
-        edges = node.paths if segment.is_path else node.params
-        for existing_segment, existing in edges:
+        if segment.is_path:
+            for existing_segment, _, existing in node.paths:
+                if existing_segment.key == segment.key:
+                    return existing
+            child: _Node[_T] = _Node()
+            node.paths.append((segment, None, child))
+            return child
+        for existing_segment, _, existing in node.params:
             if existing_segment.key == segment.key:
                 return existing
-        child: _Node[_T] = _Node()
-        edges.append((segment, child))
+        child = _Node()
+        single = segment.convertors[0].match if segment.pattern is None else None
+        node.params.append((segment, single, child))
         return child
 
     def find(self, path: str) -> Match[_T] | None:
@@ -303,12 +313,20 @@ class PathIndex(Generic[_T]):
         value = self._static.get(path)
         if value is not None:
             return value, {}
+        parts = path.split("/")
         values: list[Any] = []
-        node = _find(self._root, path.split("/"), 1, values)
-        if node is None:
-            return None
+        node: _Node[_T] | None = _descend(self._root, parts, values)
+        if node is None or node.value is None:
+            # The first choice at some segment led nowhere: search with backtracking.
+            values.clear()
+            node = _find(self._root, parts, 1, values)
+            if node is None:
+                return None
         assert node.value is not None and node.template is not None
-        return node.value, dict(zip(node.template.param_names, values))
+        names = node.template.param_names
+        if len(names) == 1:
+            return node.value, {names[0]: values[0]}
+        return node.value, dict(zip(names, values))
 
     def find_all(self, path: str) -> Iterator[Match[_T]]:
         """Every match for ``path``, best first."""
@@ -328,8 +346,31 @@ class PathIndex(Generic[_T]):
             if node.value is not None:
                 yield node.value
             stack.extend(node.static.values())
-            stack.extend(child for _, child in node.params)
-            stack.extend(child for _, child in node.paths)
+            stack.extend(child for _, _, child in node.params)
+            stack.extend(child for _, _, child in node.paths)
+
+
+def _descend(node: _Node[_T], parts: list[str], values: list[Any]) -> _Node[_T] | None:
+    """Follow the first matching edge at each segment, without backtracking.
+
+    This is the path :func:`_find` tries first, so when it ends on a template it is the answer;
+    it only avoids recursion for the usual case.
+    """
+    for part in parts[1:]:
+        child = node.static.get(part)
+        if child is None:
+            for _, single, candidate in node.params:
+                if single is None:
+                    return None  # a mixed segment: leave it to the full search
+                value = single(part)
+                if value is not NO_MATCH:
+                    values.append(value)
+                    child = candidate
+                    break
+            else:
+                return None
+        node = child
+    return node
 
 
 def _find(node: _Node[_T], parts: list[str], i: int, values: list[Any]) -> _Node[_T] | None:
@@ -342,7 +383,16 @@ def _find(node: _Node[_T], parts: list[str], i: int, values: list[Any]) -> _Node
         found = _find(child, parts, i + 1, values)
         if found is not None:
             return found
-    for segment, child in node.params:
+    for segment, single, child in node.params:
+        if single is not None:
+            value = single(part)
+            if value is not NO_MATCH:
+                values.append(value)
+                found = _find(child, parts, i + 1, values)
+                if found is not None:
+                    return found
+                values.pop()
+            continue
         matched = segment.match(part)
         if matched is not NO_MATCH:
             values.extend(matched)
@@ -350,7 +400,7 @@ def _find(node: _Node[_T], parts: list[str], i: int, values: list[Any]) -> _Node
             if found is not None:
                 return found
             del values[len(values) - len(matched) :]
-    for _, child in node.paths:
+    for _, _, child in node.paths:
         # Greedy like the regex ".*": the longest tail that lets the rest match.
         for end in range(len(parts), i, -1):
             values.append("/".join(parts[i:end]))
@@ -372,10 +422,10 @@ def _find_all(
     child = node.static.get(part)
     if child is not None:
         yield from _find_all(child, parts, i + 1, values)
-    for segment, child in node.params:
+    for segment, _, child in node.params:
         matched = segment.match(part)
         if matched is not NO_MATCH:
             yield from _find_all(child, parts, i + 1, [*values, *matched])
-    for _, child in node.paths:
+    for _, _, child in node.paths:
         for end in range(len(parts), i, -1):
             yield from _find_all(child, parts, end, [*values, "/".join(parts[i:end])])

@@ -83,18 +83,27 @@ class Response:
         if media_type is not None:
             self.media_type = media_type
         self.background = background
-        self.body = self.render(content)
-        self.raw_headers = _encode_headers(headers) if headers else []
-        self._add_entity_headers(len(self.body))
+        body = self.body = self.render(content)
+        if headers or status_code < 200 or status_code in (204, 304) or self.media_type is None:
+            self.raw_headers = _encode_headers(headers) if headers else []
+            self._add_entity_headers(len(body))
+        else:  # the common case, without a scan for headers the caller already set
+            self.raw_headers = [
+                (b"content-length", str(len(body)).encode("latin-1")),
+                (b"content-type", _content_type(self.media_type, self.charset)),
+            ]
 
     def render(self, content: Any) -> bytes:
         """Turn ``content`` into the body bytes."""
+        if isinstance(content, str):
+            return content.encode(self.charset)
         if content is None:
             return b""
         if isinstance(content, (bytes, memoryview)):
             return bytes(content)
-        text: str = content
-        return text.encode(self.charset)
+        raise TypeError(
+            f"{type(self).__name__} content must be str or bytes, not {type(content).__name__}"
+        )
 
     def _add_entity_headers(self, length: int | None) -> None:
         raw = self.raw_headers

@@ -17,6 +17,7 @@ from typing_extensions import TypedDict, Unpack
 from framework.concurrency import run_in_threadpool
 from framework.datastructures import URL, URLPath
 from framework.dependencies import compile_endpoint
+from framework.exception_handlers import answer_with_handler
 from framework.exceptions import HTTPException
 from framework.paths import PathIndex, PathTemplate
 from framework.requests import Request
@@ -151,16 +152,33 @@ class Route(BaseRoute):
         return Route(prefix + self.path, self.endpoint, methods=methods, **options)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer one request that matched this route (path parameters are in the scope)."""
+        """Answer one request that matched this route (path parameters are in the scope).
+
+        An exception from the endpoint is answered here by its registered handler (nothing has
+        been sent yet); one without a handler goes on up to the error boundary.
+        """
         plan = self.plan
         request = None
-        if plan.request_param is not None:
-            request = Request(scope, receive, send, max_body_size=self.max_body_size)
-        kwargs = plan.arguments(scope["path_params"], request)
-        if plan.is_async:
-            result = await plan.endpoint(**kwargs)
-        else:
-            result = await run_in_threadpool(plan.endpoint, **kwargs)
+        try:
+            if plan.needs_request:
+                request = Request(scope, receive, send, max_body_size=self.max_body_size)
+            if not plan.takes_arguments:
+                result = (
+                    await plan.endpoint()
+                    if plan.is_async
+                    else await run_in_threadpool(plan.endpoint)
+                )
+            elif plan.is_async:
+                result = await plan.endpoint(**plan.arguments(scope["path_params"], request))
+            else:
+                kwargs = plan.arguments(scope["path_params"], request)
+                result = await run_in_threadpool(plan.endpoint, **kwargs)
+        except Exception as exc:
+            if not await answer_with_handler(exc, scope, receive, send, request):
+                raise
+            if request is not None:
+                await request.close()
+            return
 
         if isinstance(result, Response):
             response = result
@@ -441,7 +459,10 @@ class Router(RouteDecorators):
                 return
             allowed.update(table)
         if allowed:
-            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
+            exc = HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
+            if not await answer_with_handler(exc, scope, receive, send):
+                raise exc
+            return
         if self.redirect_slashes and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"
             if self._http.find(other) is not None:
@@ -449,7 +470,9 @@ class Router(RouteDecorators):
                 target = url.replace(path=url.path[: len(url.path) - len(path)] + other)
                 await RedirectResponse(target, status_code=307)(scope, receive, send)
                 return
-        raise HTTPException(404)
+        exc = HTTPException(404)
+        if not await answer_with_handler(exc, scope, receive, send):
+            raise exc
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         # No WebSocket routes yet: refuse the handshake (the server answers 403).

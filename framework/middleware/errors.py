@@ -9,9 +9,10 @@ from __future__ import annotations
 import html
 import logging
 import traceback
+from collections.abc import Awaitable
 
+from framework.exception_handlers import ExceptionHandler, call_handler
 from framework.exceptions import ClientDisconnect
-from framework.middleware.exceptions import ExceptionHandler, call_handler
 from framework.requests import Request
 from framework.responses import HTMLResponse, PlainTextResponse, Response
 from framework.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +28,21 @@ def debug_response(request: Request, exc: Exception) -> Response:
         page = f"<!doctype html><title>500 {title}</title><h1>{title}</h1><pre>{html.escape(text)}</pre>"
         return HTMLResponse(page, status_code=500)
     return PlainTextResponse(text, status_code=500)
+
+
+class _TrackedSend:
+    """``send`` that remembers whether anything was sent. A plain call returning the server's
+    awaitable, so no extra coroutine runs per message."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        self.started = True
+        return self.send(message)
 
 
 class ServerErrorMiddleware:
@@ -48,20 +64,14 @@ class ServerErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def sender(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
+        tracked = _TrackedSend(send)
         try:
-            await self.app(scope, receive, sender)
+            await self.app(scope, receive, tracked)
         except ClientDisconnect:
             return  # nobody is left to answer
         except Exception as exc:
             logger.exception("Unhandled exception in %s %s", scope.get("method"), scope.get("path"))
-            if not started:
+            if not tracked.started:
                 request = Request(scope, receive, send)
                 if self.debug:
                     response = debug_response(request, exc)
