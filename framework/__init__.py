@@ -18,7 +18,8 @@ from framework.responses import (
     Response,
     StreamingResponse,
 )
-from framework.routing import Route, Router
+from framework.routing import Route, Router, WebSocketRoute
+from framework.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 __all__ = [
     "URL",
@@ -42,7 +43,11 @@ __all__ = [
     "State",
     "StreamingResponse",
     "UploadFile",
+    "WebSocket",
+    "WebSocketDisconnect",
     "WebSocketException",
+    "WebSocketRoute",
+    "WebSocketState",
     "status",
 ]
 

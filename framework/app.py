@@ -116,6 +116,12 @@ class App(RouteDecorators):
         """Register ``endpoint`` for ``path`` and ``methods`` (GET by default)."""
         self.router.add_api_route(path, endpoint, methods=methods, **options)
 
+    def add_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], name: str | None = None
+    ) -> None:
+        """Register a WebSocket endpoint for ``path``."""
+        self.router.add_websocket_route(path, endpoint, name=name)
+
     def include_router(
         self,
         router: Router,

@@ -41,7 +41,7 @@ class EndpointPlan:
     """What a route does for each request, decided from the endpoint's signature.
 
     - ``path_params``: endpoint parameters filled from the path, by name.
-    - ``request_param``: the parameter annotated ``Request`` (if any).
+    - ``request_param``: the parameter annotated ``Request`` (or ``WebSocket``), if any.
     - ``is_async``: awaited on the loop, or run in a worker thread.
     - ``needs_request``/``takes_arguments``: precomputed flags the route reads per request.
     """
@@ -72,7 +72,9 @@ class EndpointPlan:
         self.needs_request = request_param is not None
         self.takes_arguments = bool(path_params) or self.needs_request
 
-    def arguments(self, path_params: dict[str, Any], request: Request | None) -> dict[str, Any]:
+    def arguments(
+        self, path_params: dict[str, Any], request: HTTPConnection | None
+    ) -> dict[str, Any]:
         """The keyword arguments for one call."""
         if self.path_params:
             kwargs = {name: path_params[name] for name in self.path_params}
@@ -84,7 +86,10 @@ class EndpointPlan:
 
 
 def compile_endpoint(
-    endpoint: Callable[..., Any], path: str, path_names: tuple[str, ...]
+    endpoint: Callable[..., Any],
+    path: str,
+    path_names: tuple[str, ...],
+    connection: type[HTTPConnection] = Request,
 ) -> EndpointPlan:
     """Read ``endpoint``'s signature once and decide where each parameter comes from.
 
@@ -99,13 +104,19 @@ def compile_endpoint(
             continue
         annotation = hints.get(name, parameter.annotation)
         if _is_connection_class(annotation):
+            if not issubclass(connection, annotation):
+                raise TypeError(
+                    f"Parameter {name!r} of {getattr(endpoint, '__qualname__', endpoint)} wants "
+                    f"a {annotation.__name__}, but this route provides a {connection.__name__}"
+                )
             request_param = name
         elif name in path_names:
             from_path.append(name)
         elif parameter.default is parameter.empty:
             raise TypeError(
                 f"Cannot fill parameter {name!r} of {getattr(endpoint, '__qualname__', endpoint)}: "
-                f"it is not a parameter of the path {path!r} and not annotated as Request"
+                f"it is not a parameter of the path {path!r} and not annotated as "
+                f"{connection.__name__}"
             )
     return_annotation = hints.get("return", signature.return_annotation)
     return EndpointPlan(

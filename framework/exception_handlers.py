@@ -19,14 +19,19 @@ anything was sent, so no layer has to watch ``send`` to know whether a response 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from framework.concurrency import is_async_callable, run_in_threadpool
-from framework.exceptions import HTTPException
+from framework.exceptions import HTTPException, WebSocketException
 from framework.requests import HTTPConnection, Request
-from framework.responses import JSONResponse, Response
+from framework.responses import JSONResponse, PlainTextResponse, Response
 from framework.types import Receive, Scope, Send
+from framework.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+logger = logging.getLogger("framework.error")
 
 ExceptionHandler = Callable[[Any, Any], "Response | Awaitable[Response] | None"]
 
@@ -84,3 +89,50 @@ async def answer_with_handler(
     if response is not None:
         await response(scope, receive, send)
     return True
+
+
+async def answer_websocket_error(exc: Exception, websocket: WebSocket) -> None:
+    """End a WebSocket conversation that raised ``exc``, the way a client can understand.
+
+    - the client left (:class:`WebSocketDisconnect`): nothing to do;
+    - :class:`WebSocketException`: close with its code and reason;
+    - a registered handler (``@app.exception_handler``): called with the websocket; a Response it
+      returns refuses the handshake (denial response, where the server supports it);
+    - anything else is logged; before ``accept`` the handshake is refused (500 with the denial
+      extension, else a close that servers answer with 403), after it the socket closes with 1011.
+    """
+    if isinstance(exc, WebSocketDisconnect):
+        return
+    state = websocket.application_state
+    if state is WebSocketState.DISCONNECTED:
+        if not isinstance(exc, WebSocketException):
+            logger.error("Exception after the WebSocket closed", exc_info=exc)
+        return
+    if isinstance(exc, WebSocketException):
+        await _close(websocket, exc.code, exc.reason)
+        return
+    handlers = getattr(websocket.scope.get("app"), "exception_handlers", DEFAULT_HANDLERS)
+    handler = lookup_handler(handlers, exc)
+    if handler is None:
+        logger.error(
+            "Unhandled exception in WebSocket %s", websocket.scope.get("path"), exc_info=exc
+        )
+        response: Any = PlainTextResponse("Internal Server Error", status_code=500)
+    else:
+        response = await call_handler(handler, websocket, exc)
+    if websocket.application_state is WebSocketState.CONNECTING:
+        if isinstance(response, Response) and _supports_denial(websocket):
+            await websocket.send_denial_response(response)
+        else:
+            await _close(websocket, 1011 if handler is None else 1008, "")
+    elif websocket.application_state is WebSocketState.CONNECTED:
+        await _close(websocket, 1011, "")
+
+
+def _supports_denial(websocket: WebSocket) -> bool:
+    return "websocket.http.response" in websocket.scope.get("extensions", {})
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(WebSocketDisconnect, OSError):  # the client may be gone already
+        await websocket.close(code, reason)

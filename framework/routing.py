@@ -17,12 +17,13 @@ from typing_extensions import TypedDict, Unpack
 from framework.concurrency import run_in_threadpool
 from framework.datastructures import URL, URLPath
 from framework.dependencies import compile_endpoint
-from framework.exception_handlers import answer_with_handler
+from framework.exception_handlers import answer_websocket_error, answer_with_handler
 from framework.exceptions import HTTPException
 from framework.paths import PathIndex, PathTemplate
 from framework.requests import Request
 from framework.responses import JSONResponse, RedirectResponse, Response
 from framework.types import Receive, Scope, Send
+from framework.websockets import WebSocket
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -137,7 +138,7 @@ class Route(BaseRoute):
             raise NotImplementedError("Route dependencies arrive with Depends support")
         self.include_in_schema = options.get("include_in_schema", True)
         self.max_body_size: int | None = options.get("max_body_size", UNSET)
-        self.plan = compile_endpoint(endpoint, path, self.template.param_names)
+        self.plan = compile_endpoint(endpoint, path, self.template.param_names, Request)
         model = options.get("response_model", UNSET)
         self.response_model = self.plan.return_annotation if model is UNSET else model
         self._serialize = _serializer(self.response_model)
@@ -218,6 +219,40 @@ class Route(BaseRoute):
         return f"Route(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods)!r})"
 
 
+class WebSocketRoute(BaseRoute):
+    """A WebSocket route: ``WebSocketRoute("/ws/{room}", chat)``.
+
+    The endpoint is an ``async def`` taking a parameter annotated :class:`WebSocket` (and path
+    parameters by name). An exception it raises ends the conversation as
+    :func:`~framework.exception_handlers.answer_websocket_error` describes.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], *, name: str | None = None) -> None:
+        self.path = path
+        self.endpoint = endpoint
+        self.template = PathTemplate.compile(path)
+        self.name = str(name or getattr(endpoint, "__name__", type(endpoint).__name__))
+        self.plan = compile_endpoint(endpoint, path, self.template.param_names, WebSocket)
+        if not self.plan.is_async:
+            raise TypeError(f"WebSocket endpoint {self.name!r} must be an async function")
+
+    def with_prefix(self, prefix: str) -> WebSocketRoute:
+        """A copy of this route under ``prefix``."""
+        return WebSocketRoute(prefix + self.path, self.endpoint, name=self.name)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the endpoint for one connection that matched this route."""
+        websocket = WebSocket(scope, receive, send)
+        plan = self.plan
+        try:
+            await plan.endpoint(**plan.arguments(scope["path_params"], websocket))
+        except Exception as exc:
+            await answer_websocket_error(exc, websocket)
+
+    def __repr__(self) -> str:
+        return f"WebSocketRoute(path={self.path!r}, name={self.name!r})"
+
+
 class _MethodTable(dict[str, Route]):
     """The routes of one path template, by method."""
 
@@ -289,6 +324,23 @@ class RouteDecorators:
         """Register a ``TRACE`` handler."""
         return self.api_route(path, methods=["TRACE"], **options)
 
+    def add_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], name: str | None = None
+    ) -> None:
+        """Register a WebSocket endpoint for ``path``."""
+        raise NotImplementedError
+
+    def websocket(self, path: str, name: str | None = None) -> Callable[[_F], _F]:
+        """Register the decorated ``async def handler(websocket: WebSocket, ...)``."""
+
+        def decorator(func: _F) -> _F:
+            self.add_websocket_route(path, func, name=name)
+            return func
+
+        return decorator
+
+    websocket_route = websocket
+
 
 def route_path(scope: Scope) -> str:
     """The path to route on: ``scope["path"]`` without the ``root_path`` the app is mounted at."""
@@ -338,6 +390,7 @@ class Router(RouteDecorators):
         self.redirect_slashes = redirect_slashes
         self.routes: list[BaseRoute] = []
         self._http: PathIndex[_MethodTable] = PathIndex()
+        self._websockets: PathIndex[WebSocketRoute] = PathIndex()
         for route in routes or []:
             self.add_route(route)
 
@@ -345,9 +398,14 @@ class Router(RouteDecorators):
 
     def add_route(self, route: BaseRoute) -> None:
         """Add a route object as it is (no prefix or options applied)."""
-        self.routes.append(route)
         if isinstance(route, Route):
             self._http.setdefault(route.template, _MethodTable).add(route)
+        elif (
+            isinstance(route, WebSocketRoute)
+            and self._websockets.setdefault(route.template, lambda: route) is not route
+        ):
+            raise ValueError(f"A WebSocket route for {route.path!r} already exists")
+        self.routes.append(route)
 
     def _route_options(self, options: RouteOptions) -> RouteOptions:
         """``options`` merged with this router's: its tags and dependencies first."""
@@ -410,8 +468,16 @@ class Router(RouteDecorators):
                 options = outer._route_options(route.options)
                 options["response_class"] = route.response_class
                 self.add_route(route.with_options(prefix=outer.prefix, **options))
+            elif isinstance(route, WebSocketRoute):
+                self.add_route(route.with_prefix(outer.prefix))
             else:
                 self.add_route(route)
+
+    def add_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], name: str | None = None
+    ) -> None:
+        """Register a WebSocket endpoint for ``self.prefix + path``."""
+        self.add_route(WebSocketRoute(self.prefix + path, endpoint, name=name))
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -475,5 +541,12 @@ class Router(RouteDecorators):
             raise exc
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # No WebSocket routes yet: refuse the handshake (the server answers 403).
-        await send({"type": "websocket.close", "code": 1000, "reason": ""})
+        found = self._websockets.find(route_path(scope))
+        if found is None:
+            # Refuse the handshake (servers answer 403), as Starlette does.
+            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+            return
+        route, params = found
+        scope["path_params"] = params
+        scope["route"] = route
+        await route.handle(scope, receive, send)
