@@ -203,8 +203,9 @@ class App(RouteDecorators):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
-        if self.root_path:
-            scope.setdefault("root_path", self.root_path)
+        if self.root_path and not scope.get("root_path"):
+            # Servers put root_path in every scope, "" when they were not told one (uvicorn).
+            scope["root_path"] = self.root_path
         if self.middleware_stack is None:
             self.middleware_stack = self.build_middleware_stack()
         if scope["type"] == "lifespan":

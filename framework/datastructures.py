@@ -126,7 +126,11 @@ class URL:
         if "hostname" in parts or "port" in parts:
             hostname = parts.pop("hostname", None) or self.hostname or ""
             port = parts.pop("port", self.port)
-            parts["netloc"] = hostname if port is None else f"{hostname}:{port}"
+            if ":" in hostname and not hostname.startswith("["):
+                hostname = f"[{hostname}]"  # an IPv6 address needs its brackets back
+            userinfo, at, _ = self._parts.netloc.rpartition("@")
+            netloc = hostname if port is None else f"{hostname}:{port}"
+            parts["netloc"] = f"{userinfo}@{netloc}" if at else netloc
         if "path" in parts:
             parts["path"] = quote(parts["path"], _PATH_SAFE + "%")
         return URL(self._parts._replace(**parts).geturl())

@@ -8,6 +8,7 @@ Nothing here runs ``inspect`` or builds a type on the request path.
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -29,8 +30,22 @@ def signature_hints(call: Callable[..., Any]) -> tuple[inspect.Signature, dict[s
     try:
         hints = typing.get_type_hints(target, include_extras=True)
     except Exception:
-        hints = {}
+        hints = _hints_one_by_one(target)
     return signature, hints
+
+
+def _hints_one_by_one(target: Any) -> dict[str, Any]:
+    """Resolve each annotation on its own, so one unresolvable name (a ``TYPE_CHECKING`` import)
+    does not leave the others, ``Request`` among them, unresolved."""
+    namespace = getattr(inspect.unwrap(target), "__globals__", {})
+    hints: dict[str, Any] = {}
+    for name, annotation in getattr(target, "__annotations__", {}).items():
+        holder = types.SimpleNamespace(__annotations__={name: annotation})
+        try:
+            hints.update(typing.get_type_hints(holder, namespace, include_extras=True))
+        except Exception:
+            hints[name] = annotation
+    return hints
 
 
 def _is_connection_class(annotation: Any) -> bool:

@@ -103,7 +103,12 @@ class FloatConvertor(Convertor):
         number = float(value)
         if number < 0 or not math.isfinite(number):
             raise ValueError("The float path converter takes finite, non-negative numbers")
-        return (f"{number:0.20f}".rstrip("0") or "0").rstrip(".")
+        # repr() is the shortest text that reads back as the same float (0.1, not
+        # 0.10000000000000000555); the regex has no exponent, so write those out in full.
+        text = repr(number)
+        if "e" in text:
+            text = f"{number:0.20f}"
+        return text.rstrip("0").rstrip(".") or "0"
 
 
 class UUIDConvertor(Convertor):

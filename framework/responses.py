@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 _content_types: dict[tuple[str, str], bytes] = {}
+# Media types usually come from code, but a handler may pass on one a client sent (an echo):
+# past this many entries new ones are not cached, so clients cannot grow the cache without end.
+_CONTENT_TYPES_CACHED = 256
 
 
 def _content_type(media_type: str, charset: str) -> bytes:
@@ -45,7 +48,9 @@ def _content_type(media_type: str, charset: str) -> bytes:
         text = media_type
         if media_type.startswith("text/") and "charset=" not in media_type.lower():
             text = f"{media_type}; charset={charset}"
-        value = _content_types[key] = text.encode("latin-1")
+        value = text.encode("latin-1")
+        if len(_content_types) < _CONTENT_TYPES_CACHED:
+            _content_types[key] = value
     return value
 
 
@@ -274,10 +279,18 @@ class StreamingResponse(Response):
             if scope.get("method") == "HEAD":
                 await send({"type": "http.response.body", "body": b""})
             else:
+                # An error of the iterator (ClientDisconnect while echoing the request body, for
+                # one) is raised as it is, not wrapped in the task group's ExceptionGroup.
+                error: Exception | None = None
                 async with anyio.create_task_group() as group:
                     group.start_soon(self._cancel_on_disconnect, receive, group.cancel_scope)
-                    await self._send_chunks(send)
+                    try:
+                        await self._send_chunks(send)
+                    except Exception as exc:
+                        error = exc
                     group.cancel_scope.cancel()
+                if error is not None:
+                    raise error
         finally:
             await self._close_iterator()
         if self.background is not None:

@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from pydantic import PydanticSchemaGenerationError, TypeAdapter
+from pydantic import PydanticSchemaGenerationError, PydanticUserError, TypeAdapter
 from pydantic_core import to_json
 from typing_extensions import TypedDict, Unpack
 
@@ -75,15 +75,30 @@ def _serializer(annotation: Any) -> Callable[[Any], bytes]:
         inspect.isclass(annotation) and issubclass(annotation, Response)
     ):
         return to_json
+    if isinstance(annotation, str):
+        return to_json  # a hint that could not be resolved: serialise by value
     try:
         adapter: TypeAdapter[Any] = TypeAdapter(annotation)
-    except (PydanticSchemaGenerationError, TypeError, NameError):
+    except (PydanticSchemaGenerationError, PydanticUserError, TypeError, NameError):
         return to_json
 
     def dump(value: Any) -> bytes:
         return adapter.dump_json(value, warnings=False)
 
-    return dump
+    # pydantic >= 2.10 defers building a type whose references are not defined yet (a model
+    # declared further down the module); older versions raised above.
+    rebuild = getattr(adapter, "rebuild", None)
+    if rebuild is None or rebuild(raise_errors=False) is not False:
+        return dump
+
+    def dump_when_defined(value: Any) -> bytes:
+        # Typed as declared once the references resolve; by value until then, never a 500.
+        try:
+            return dump(value)
+        except PydanticUserError:
+            return to_json(value)
+
+    return dump_when_defined
 
 
 class BaseRoute:
@@ -397,8 +412,13 @@ class Router(RouteDecorators):
     # -- building -------------------------------------------------------------------------------
 
     def add_route(self, route: BaseRoute) -> None:
-        """Add a route object as it is (no prefix or options applied)."""
+        """Add a route object as it is (no prefix or options applied).
+
+        A route without a body size limit of its own takes this router's (none if unset).
+        """
         if isinstance(route, Route):
+            if route.max_body_size is UNSET:
+                route.max_body_size = None if self.max_body_size is UNSET else self.max_body_size
             self._http.setdefault(route.template, _MethodTable).add(route)
         elif (
             isinstance(route, WebSocketRoute)

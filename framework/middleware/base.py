@@ -106,6 +106,16 @@ class BaseHTTPMiddleware:
                     raise RuntimeError("The application returned without a response") from None
                 return _PassedOnResponse(start, incoming, failure)
 
-            response = await self.dispatch_func(request, call_next)
-            await response(scope, receive, send)
+            # An error of dispatch (or one call_next passed on) is raised as it is after the
+            # group, not wrapped in the task group's ExceptionGroup: the error boundary, the
+            # server and `except` clauses around the app see the original exception.
+            error: Exception | None = None
+            try:
+                response = await self.dispatch_func(request, call_next)
+                await response(scope, receive, send)
+            except Exception as exc:
+                error = exc
+                group.cancel_scope.cancel()
             incoming.close()  # a downstream still sending (client gone) stops instead of blocking
+        if error is not None:
+            raise error

@@ -1,0 +1,267 @@
+"""The in-process driver: ASGI apps called directly, with no server and no sockets.
+
+For every request the driver does what a server does before and after calling the app, and
+nothing more:
+
+- a fresh scope: a copy of a scope prepared once per endpoint, shaped like uvicorn's (the
+  frameworks write into the scope, so it cannot be shared), with a fresh ``state`` dict;
+- a ``receive`` that hands out the prepared body message(s), then ``http.disconnect``;
+- a ``send`` that appends each message to a list.
+
+Then it compares the status and the body bytes with the expected ones and raises
+:class:`WrongResponse` on a difference, on every request. That check, the scope copy and the two
+callables are the same for every app, so they add the same small constant to every time.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks.apps import BenchApp
+from benchmarks.endpoints import Endpoint
+
+Message = dict[str, Any]
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+_DISCONNECT: Message = {"type": "http.disconnect"}
+
+
+class WrongResponse(AssertionError):
+    """An app answered a benchmark request with another status or body than expected."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One app and one endpoint, prepared for repeated calls."""
+
+    app_name: str
+    endpoint: Endpoint
+    app: ASGIApp
+    scope: dict[str, Any]
+    messages: tuple[Message, ...]
+    status: int
+    body: bytes
+
+
+def make_scope(endpoint: Endpoint) -> dict[str, Any]:
+    """An HTTP scope for ``endpoint``, with the keys and headers uvicorn would give it."""
+    headers = [
+        (b"host", b"127.0.0.1:8000"),
+        (b"user-agent", b"benchmarks/1"),
+        (b"accept", b"*/*"),
+    ]
+    if endpoint.body:
+        headers += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(endpoint.body)).encode()),
+        ]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 54321),
+        "scheme": "http",
+        "method": endpoint.method,
+        "root_path": "",
+        "path": endpoint.path,
+        "raw_path": endpoint.path.encode(),
+        "query_string": endpoint.query_string,
+        "headers": headers,
+    }
+
+
+def prepare(bench_app: BenchApp, endpoint: Endpoint) -> Case:
+    """The case for ``endpoint`` on ``bench_app``, with the body it must answer."""
+    expected = endpoint.expected if endpoint.expected is not None else bench_app.not_found
+    return Case(
+        app_name=bench_app.name,
+        endpoint=endpoint,
+        app=bench_app.app,
+        scope=make_scope(endpoint),
+        messages=({"type": "http.request", "body": endpoint.body, "more_body": False},),
+        status=endpoint.status,
+        body=expected,
+    )
+
+
+def _receiver(messages: tuple[Message, ...]) -> Callable[[], Awaitable[Message]]:
+    pending = iter(messages)
+
+    async def receive() -> Message:
+        return next(pending, _DISCONNECT)
+
+    return receive
+
+
+def _response(sent: list[Message]) -> tuple[int, bytes, bool]:
+    """Status (-1 if no response started), body, and whether the body was finished."""
+    status = sent[0]["status"] if sent and sent[0]["type"] == "http.response.start" else -1
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    finished = len(sent) > 1 and not sent[-1].get("more_body", False)
+    return status, body, finished
+
+
+def _fail(case: Case, sent: list[Message]) -> WrongResponse:
+    status, body, finished = _response(sent)
+    return WrongResponse(
+        f"{case.app_name} answered {case.endpoint.method} {case.endpoint.target} with "
+        f"{status} {body!r}{'' if finished else ' (unfinished)'}; "
+        f"expected {case.status} {case.body!r}"
+    )
+
+
+async def call_once(case: Case) -> tuple[int, bytes]:
+    """One request: the status and body bytes the app sent (not compared with the expected
+    ones; an unfinished response raises :class:`WrongResponse`)."""
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await case.app({**case.scope, "state": {}}, _receiver(case.messages), send)
+    status, body, finished = _response(sent)
+    if not finished:
+        raise _fail(case, sent)
+    return status, body
+
+
+async def run_requests(case: Case, count: int) -> float:
+    """Send ``count`` requests, checking each answer; the seconds it took.
+
+    The loop is written out (no helper calls besides the app's) to keep the driver's own cost
+    small next to the apps'.
+    """
+    app, template, messages = case.app, case.scope, case.messages
+    status, body = case.status, case.body
+    perf_counter = time.perf_counter
+    start = perf_counter()
+    for _ in range(count):
+        sent: list[Message] = []
+        append = sent.append
+
+        async def send(message: Message, append: Callable[[Message], None] = append) -> None:
+            append(message)
+
+        await app({**template, "state": {}}, _receiver(messages), send)
+        if (
+            len(sent) != 2
+            or sent[0]["status"] != status
+            or sent[1]["body"] != body
+            or sent[1].get("more_body", False)
+        ) and _response(sent) != (status, body, True):
+            raise _fail(case, sent)
+    return perf_counter() - start
+
+
+@dataclass
+class Timing:
+    """Per-request times (seconds) of one case, one entry per round."""
+
+    case: Case
+    requests: int
+    rounds: list[float] = field(default_factory=list)
+
+    @property
+    def best(self) -> float:
+        """The fastest round's time per request: the reported figure."""
+        return min(self.rounds)
+
+    @property
+    def median(self) -> float:
+        ordered = sorted(self.rounds)
+        middle = len(ordered) // 2
+        if len(ordered) % 2:
+            return ordered[middle]
+        return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+async def calibrate(case: Case, budget: float, warmup: int = 300) -> int:
+    """Warm the case up and return how many requests fill about ``budget`` seconds."""
+    await run_requests(case, warmup)
+    count = warmup
+    elapsed = await run_requests(case, count)
+    while elapsed < 0.05:  # too short to extrapolate from
+        count *= 4
+        elapsed = await run_requests(case, count)
+    return max(100, round(count * budget / elapsed))
+
+
+async def measure(
+    cases: Sequence[Case],
+    rounds: int,
+    *,
+    requests: int | None = None,
+    budget: float = 0.25,
+    progress: Callable[[str], None] | None = None,
+) -> list[Timing]:
+    """Time every case over ``rounds`` rounds (warm-up first).
+
+    Each round runs every case once, so a slow patch of the machine hits all apps alike; the
+    order of the cases rotates from round to round. ``requests`` fixes the requests per case and
+    round; by default each case gets as many as fill ``budget`` seconds.
+    """
+    timings = []
+    for case in cases:
+        count = requests if requests is not None else await calibrate(case, budget)
+        if requests is not None:
+            await run_requests(case, min(count, 300))  # warm-up
+        timings.append(Timing(case, count))
+    for number in range(rounds):
+        if progress is not None:
+            progress(f"round {number + 1}/{rounds}")
+        shift = number % len(timings)
+        for timing in timings[shift:] + timings[:shift]:
+            elapsed = await run_requests(timing.case, timing.requests)
+            timing.rounds.append(elapsed / timing.requests)
+    return timings
+
+
+@dataclass(frozen=True)
+class MemoryUse:
+    """What tracemalloc saw over the requests of one case (bytes, averaged per request)."""
+
+    peak: float
+    """Highest traced memory during a request minus the traced memory just before it."""
+    retained: float
+    """Traced memory just after a request minus just before it."""
+
+
+async def measure_memory(case: Case, requests: int = 300, warmup: int = 200) -> MemoryUse:
+    """Average per-request peak and retained allocations of ``case``, with tracemalloc.
+
+    Only allocations Python's allocator sees are counted (pydantic-core's own Rust buffers are
+    not). The driver's own per-request objects (scope copy, receive, send, the list of sent
+    messages) are included, the same for every app.
+    """
+    await run_requests(case, warmup)
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    gc.collect()
+    gc.disable()  # a collection inside one request would make its numbers meaningless
+    try:
+        await call_once(case)  # the first traced request may fill caches
+        peaks = 0
+        retained = 0
+        for _ in range(requests):
+            before = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            status, body = await call_once(case)
+            current, peak = tracemalloc.get_traced_memory()
+            if (status, body) != (case.status, case.body):
+                raise WrongResponse(
+                    f"{case.app_name} answered {case.endpoint.target} with {status} {body!r}"
+                )
+            peaks += peak - before
+            retained += current - before
+    finally:
+        gc.enable()
+        if not was_tracing:
+            tracemalloc.stop()
+    return MemoryUse(peak=peaks / requests, retained=retained / requests)
