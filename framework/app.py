@@ -252,14 +252,18 @@ def _lifespan_with_hooks(
     async def combined(app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
         for hook in on_startup:
             await _call(hook)
+        started = False
         try:
             if lifespan is None:
+                started = True
                 yield None
             else:
                 async with lifespan(app) as state:
+                    started = True
                     yield state
         finally:
-            for hook in on_shutdown:
-                await _call(hook)
+            if started:  # shutdown hooks undo a startup that happened, not a failed one
+                for hook in on_shutdown:
+                    await _call(hook)
 
     return combined

@@ -36,11 +36,16 @@ logger = logging.getLogger("framework.error")
 ExceptionHandler = Callable[[Any, Any], "Response | Awaitable[Response] | None"]
 
 
-async def http_exception_handler(request: Request, exc: HTTPException) -> Response:
-    """``{"detail": exc.detail}`` with the exception's status and headers (no body for 204/304)."""
+def http_exception_response(exc: HTTPException) -> Response:
+    """The default answer to ``exc``: ``{"detail": exc.detail}`` with its status and headers."""
     if exc.status_code < 200 or exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=exc.headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    """``{"detail": exc.detail}`` with the exception's status and headers (no body for 204/304)."""
+    return http_exception_response(exc)
 
 
 DEFAULT_HANDLERS: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler}
@@ -61,9 +66,15 @@ def lookup_handler(
     return None
 
 
+_is_async: dict[Any, bool] = {}
+
+
 async def call_handler(handler: ExceptionHandler, connection: HTTPConnection, exc: Any) -> Any:
     """Call a sync or async exception handler and return what it returns."""
-    if is_async_callable(handler):
+    is_async = _is_async.get(handler)
+    if is_async is None:
+        is_async = _is_async[handler] = is_async_callable(handler)
+    if is_async:
         return await handler(connection, exc)  # type: ignore[misc]
     return await run_in_threadpool(handler, connection, exc)
 
@@ -83,9 +94,12 @@ async def answer_with_handler(
     handler = lookup_handler(handlers, exc)
     if handler is None:
         return False
-    if request is None:
-        request = Request(scope, receive, send)
-    response = await call_handler(handler, request, exc)
+    if handler is http_exception_handler:
+        response: Any = http_exception_response(exc)  # type: ignore[arg-type]
+    else:
+        if request is None:
+            request = Request(scope, receive, send)
+        response = await call_handler(handler, request, exc)
     if response is not None:
         await response(scope, receive, send)
     return True

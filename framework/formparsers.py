@@ -197,6 +197,9 @@ async def parse_form(
         pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
         if len(pairs) > limits.max_fields:
             raise _too_large("fields")
+        for name, value in pairs:
+            if len(value) > limits.max_part_size:
+                raise HTTPException(413, detail=f"Form field {name!r} is too large")
         return FormData(
             (
                 k.encode("latin-1").decode("utf-8", "replace"),

@@ -320,8 +320,10 @@ class PathIndex(Generic[_T]):
             return value, {}
         parts = path.split("/")
         values: list[Any] = []
-        node: _Node[_T] | None = _descend(self._root, parts, values)
+        node, only_way = _descend(self._root, parts, values)
         if node is None or node.value is None:
+            if only_way:
+                return None
             # The first choice at some segment led nowhere: search with backtracking.
             values.clear()
             node = _find(self._root, parts, 1, values)
@@ -355,27 +357,34 @@ class PathIndex(Generic[_T]):
             stack.extend(child for _, _, child in node.paths)
 
 
-def _descend(node: _Node[_T], parts: list[str], values: list[Any]) -> _Node[_T] | None:
+def _descend(node: _Node[_T], parts: list[str], values: list[Any]) -> tuple[_Node[_T] | None, bool]:
     """Follow the first matching edge at each segment, without backtracking.
 
     This is the path :func:`_find` tries first, so when it ends on a template it is the answer;
-    it only avoids recursion for the usual case.
+    it only avoids recursion for the usual case. The flag says whether no other edge could have
+    been taken on the way, in which case a miss here is a miss of the full search too.
     """
+    only_way = True
     for part in parts[1:]:
         child = node.static.get(part)
-        if child is None:
+        if child is not None:
+            if node.params or node.paths:
+                only_way = False
+        else:
             for _, single, candidate in node.params:
                 if single is None:
-                    return None  # a mixed segment: leave it to the full search
+                    return None, False  # a mixed segment: leave it to the full search
                 value = single(part)
                 if value is not NO_MATCH:
                     values.append(value)
                     child = candidate
                     break
             else:
-                return None
+                return None, only_way and not node.paths
+            if len(node.params) > 1 or node.paths:
+                only_way = False
         node = child
-    return node
+    return node, only_way
 
 
 def _find(node: _Node[_T], parts: list[str], i: int, values: list[Any]) -> _Node[_T] | None:

@@ -211,6 +211,10 @@ class Request(HTTPConnection):
         if self._stream_started:
             raise RuntimeError("The request body has already been consumed")
         self._stream_started = True
+        self._check_declared_length()
+
+    def _check_declared_length(self) -> None:
+        """413 when ``Content-Length`` declares more than the limit (400 when it is not a number)."""
         limit = self._max_body_size
         if limit is None:
             return

@@ -224,6 +224,14 @@ class Route(BaseRoute):
             response = self.response_class(result, status_code=self.status_code)
 
         if request is not None and response.watches_disconnect:
+            if not request._stream_started:
+                # The body may be read while streaming, when a 413 could no longer be sent:
+                # refuse a declared oversize body now.
+                try:
+                    request._check_declared_length()
+                except HTTPException as exc:
+                    await answer_with_handler(exc, scope, receive, send, request)
+                    return
             await response(scope, request._receive_while_streaming(), send)
         else:
             await response(scope, receive, send)
@@ -269,14 +277,17 @@ class WebSocketRoute(BaseRoute):
 
 
 class _MethodTable(dict[str, Route]):
-    """The routes of one path template, by method."""
+    """The routes of one path template, by method. The first route declared for a method wins
+    (as in FastAPI), except that an explicit HEAD route replaces the one a GET route implies."""
 
     def add(self, route: Route) -> None:
         for method in route.methods:
             if method == "HEAD" and route.implicit_head:
-                self.setdefault("HEAD", route)  # an explicit HEAD route keeps precedence
+                self.setdefault("HEAD", route)
+            elif method == "HEAD" and self.get("HEAD", route).implicit_head:
+                self["HEAD"] = route
             else:
-                self[method] = route
+                self.setdefault(method, route)
 
 
 class RouteDecorators:
@@ -526,25 +537,27 @@ class Router(RouteDecorators):
                     scope["route"] = route
                     await route.handle(scope, receive, send)
                     return
-            await self._http_fallback(scope, receive, send, path)
+            await self._http_fallback(scope, receive, send, path, found is not None)
         elif kind == "websocket":
             await self._websocket(scope, receive, send)
         else:
             raise RuntimeError(f"Router cannot handle ASGI scope type {kind!r}")
 
-    async def _http_fallback(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+    async def _http_fallback(
+        self, scope: Scope, receive: Receive, send: Send, path: str, path_matched: bool
+    ) -> None:
         """No best match for path and method: try the other matches, then 405, 307 or 404."""
-        method = scope["method"]
-        allowed: set[str] = set()
-        for table, params in self._http.find_all(path):
-            route = table.get(method)
-            if route is not None:
-                scope["path_params"] = params
-                scope["route"] = route
-                await route.handle(scope, receive, send)
-                return
-            allowed.update(table)
-        if allowed:
+        if path_matched:
+            method = scope["method"]
+            allowed: set[str] = set()
+            for table, params in self._http.find_all(path):
+                route = table.get(method)
+                if route is not None:
+                    scope["path_params"] = params
+                    scope["route"] = route
+                    await route.handle(scope, receive, send)
+                    return
+                allowed.update(table)
             exc = HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
             if not await answer_with_handler(exc, scope, receive, send):
                 raise exc

@@ -92,9 +92,9 @@ WS_1014_BAD_GATEWAY = 1014
 WS_1015_TLS_HANDSHAKE = 1015
 
 
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+
+
 def reason_phrase(status_code: int) -> str:
     """The standard reason phrase for ``status_code`` (``""`` for codes the RFCs do not name)."""
-    try:
-        return HTTPStatus(status_code).phrase
-    except ValueError:
-        return ""
+    return _PHRASES.get(status_code, "")

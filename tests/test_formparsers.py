@@ -403,6 +403,17 @@ async def test_multipart_max_part_size_applies_to_fields(chunk_size: int) -> Non
 
 
 @pytest.mark.anyio
+async def test_urlencoded_max_part_size_applies_to_values() -> None:
+    limits = FormLimits(max_part_size=10)
+    form = await parse(URLENCODED, b"a=" + b"x" * 10, limits=limits)
+    assert form["a"] == "x" * 10
+    with pytest.raises(HTTPException) as info:
+        await parse(URLENCODED, b"a=" + b"x" * 11, limits=limits)
+    assert info.value.status_code == 413
+    assert info.value.detail == "Form field 'a' is too large"
+
+
+@pytest.mark.anyio
 async def test_multipart_max_file_size() -> None:
     limits = FormLimits(max_file_size=5)
     form = await parse(MULTIPART, multipart(file_part("f", "ok.txt", b"12345")), limits=limits)

@@ -283,6 +283,25 @@ def test_startup_exception_raised_by_test_client() -> None:
     assert events == []
 
 
+def test_failed_startup_does_not_run_shutdown_hooks() -> None:
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[None]:
+        events.append("lifespan enter")
+        raise ConnectionError("database unreachable")
+        yield
+
+    app = App(
+        lifespan=lifespan,
+        on_startup=[lambda: events.append("startup hook")],
+        on_shutdown=[lambda: events.append("shutdown hook")],
+    )
+    with pytest.raises(ConnectionError), TestClient(app):
+        pass
+    assert events == ["startup hook", "lifespan enter"]
+
+
 def test_startup_hook_exception_raised_by_test_client() -> None:
     def failing() -> None:
         raise ValueError("bad config")

@@ -733,6 +733,22 @@ def test_content_length_over_limit_is_413() -> None:
     assert client.post("/", content=b"ok").json() == {"size": 2}
 
 
+def test_declared_oversize_body_is_413_before_a_streaming_echo_starts() -> None:
+    # The echo would read the body only after its 200 had gone out: the declared length is
+    # checked before the response starts instead.
+    app = App(max_body_size=10)
+
+    @app.post("/echo")
+    async def echo(request: Request) -> StreamingResponse:
+        return StreamingResponse(request.stream(), media_type="application/octet-stream")
+
+    client = TestClient(app, raise_server_exceptions=False)
+    response = client.post("/echo", content=b"x" * 11)
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body too large"}
+    assert client.post("/echo", content=b"x" * 10).content == b"x" * 10
+
+
 def test_streamed_body_over_limit_is_413() -> None:
     client = TestClient(size_app(max_body_size=10))
 

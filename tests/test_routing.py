@@ -209,6 +209,26 @@ def test_explicit_head_route_wins_over_implicit() -> None:
         assert client.get("/r").headers["x-from"] == "get", order
 
 
+def test_first_declared_route_wins_for_the_same_method_and_path() -> None:
+    app = App()
+
+    @app.get("/dup")
+    async def first() -> str:
+        return "first"
+
+    @app.get("/dup")
+    async def second() -> str:
+        return "second"
+
+    @app.post("/dup")
+    async def post() -> str:
+        return "post"
+
+    client = TestClient(app)
+    assert client.get("/dup").json() == "first"
+    assert client.post("/dup").json() == "post"
+
+
 # -- misses -----------------------------------------------------------------------------------
 
 
