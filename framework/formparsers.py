@@ -190,6 +190,7 @@ async def parse_form(
     content type is answered with 415, a malformed body with 400 and one past ``limits`` with 413.
     """
     content_type, options = parse_options_header(headers.get("content-type"))
+    content_type = content_type.lower()  # python-multipart lowers it only in recent versions
     if content_type == b"multipart/form-data":
         return await _parse_multipart(options, stream, limits)
     if content_type == b"application/x-www-form-urlencoded":
