@@ -417,6 +417,9 @@ class Router(RouteDecorators):
         self.routes: list[BaseRoute] = []
         self._http: PathIndex[_MethodTable] = PathIndex()
         self._websockets: PathIndex[WebSocketRoute] = PathIndex()
+        # Whether any HTTP template can match a path ending in "/" (other than "/" itself):
+        # when none can, a 404 needs no search for a trailing-slash redirect target.
+        self._slash_targets = False
         for route in routes or []:
             self.add_route(route)
 
@@ -431,6 +434,10 @@ class Router(RouteDecorators):
             if route.max_body_size is UNSET:
                 route.max_body_size = None if self.max_body_size is UNSET else self.max_body_size
             self._http.setdefault(route.template, _MethodTable).add(route)
+            if (route.path.endswith("/") and route.path != "/") or "path" in {
+                c.name for c in route.template.convertors.values()
+            }:
+                self._slash_targets = True
         elif (
             isinstance(route, WebSocketRoute)
             and self._websockets.setdefault(route.template, lambda: route) is not route
@@ -564,7 +571,8 @@ class Router(RouteDecorators):
             return
         if self.redirect_slashes and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"
-            if self._http.find(other) is not None:
+            slash_possible = self._slash_targets or other[-1] != "/"
+            if slash_possible and self._http.find(other) is not None:
                 url = URL(scope=scope)
                 target = url.replace(path=url.path[: len(url.path) - len(path)] + other)
                 await RedirectResponse(target, status_code=307)(scope, receive, send)
