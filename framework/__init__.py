@@ -7,6 +7,7 @@ from framework import status
 from framework.app import App
 from framework.background import BackgroundTask, BackgroundTasks
 from framework.datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
+from framework.endpoints import WebSocketEndpoint
 from framework.exceptions import HTTPException, WebSocketException
 from framework.requests import HTTPConnection, Request
 from framework.responses import (
@@ -45,6 +46,7 @@ __all__ = [
     "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
+    "WebSocketEndpoint",
     "WebSocketException",
     "WebSocketRoute",
     "WebSocketState",

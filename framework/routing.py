@@ -17,6 +17,7 @@ from typing_extensions import TypedDict, Unpack
 from framework.concurrency import run_in_threadpool
 from framework.datastructures import URL, URLPath
 from framework.dependencies import compile_endpoint
+from framework.endpoints import WebSocketEndpoint
 from framework.exception_handlers import answer_websocket_error, answer_with_handler
 from framework.exceptions import HTTPException
 from framework.paths import PathIndex, PathTemplate
@@ -246,7 +247,8 @@ class WebSocketRoute(BaseRoute):
     """A WebSocket route: ``WebSocketRoute("/ws/{room}", chat)``.
 
     The endpoint is an ``async def`` taking a parameter annotated :class:`WebSocket` (and path
-    parameters by name). An exception it raises ends the conversation as
+    parameters by name), or a :class:`~framework.endpoints.WebSocketEndpoint` subclass. An
+    exception it raises ends the conversation as
     :func:`~framework.exception_handlers.answer_websocket_error` describes.
     """
 
@@ -255,9 +257,15 @@ class WebSocketRoute(BaseRoute):
         self.endpoint = endpoint
         self.template = PathTemplate.compile(path)
         self.name = str(name or getattr(endpoint, "__name__", type(endpoint).__name__))
-        self.plan = compile_endpoint(endpoint, path, self.template.param_names, WebSocket)
-        if not self.plan.is_async:
-            raise TypeError(f"WebSocket endpoint {self.name!r} must be an async function")
+        self.endpoint_class = (
+            endpoint
+            if inspect.isclass(endpoint) and issubclass(endpoint, WebSocketEndpoint)
+            else None
+        )
+        if self.endpoint_class is None:
+            self.plan = compile_endpoint(endpoint, path, self.template.param_names, WebSocket)
+            if not self.plan.is_async:
+                raise TypeError(f"WebSocket endpoint {self.name!r} must be an async function")
 
     def with_prefix(self, prefix: str) -> WebSocketRoute:
         """A copy of this route under ``prefix``."""
@@ -266,9 +274,12 @@ class WebSocketRoute(BaseRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the endpoint for one connection that matched this route."""
         websocket = WebSocket(scope, receive, send)
-        plan = self.plan
         try:
-            await plan.endpoint(**plan.arguments(scope["path_params"], websocket))
+            if self.endpoint_class is not None:
+                await self.endpoint_class(scope, receive, send).dispatch(websocket)
+            else:
+                plan = self.plan
+                await plan.endpoint(**plan.arguments(scope["path_params"], websocket))
         except Exception as exc:
             await answer_websocket_error(exc, websocket)
 

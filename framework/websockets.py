@@ -63,7 +63,7 @@ class WebSocket(HTTPConnection):
     ``RuntimeError`` that names the state.
     """
 
-    __slots__ = ("_send", "application_state", "client_state")
+    __slots__ = ("_close_code", "_close_reason", "_send", "application_state", "client_state")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -72,6 +72,8 @@ class WebSocket(HTTPConnection):
         self._send = send
         self.client_state = WebSocketState.CONNECTING
         self.application_state = WebSocketState.CONNECTING
+        self._close_code = 1000
+        self._close_reason: str | None = None
 
     # -- raw messages ---------------------------------------------------------------------------
 
@@ -88,6 +90,8 @@ class WebSocket(HTTPConnection):
             self.client_state = WebSocketState.CONNECTED
         elif kind == "websocket.disconnect":
             self.client_state = WebSocketState.DISCONNECTED
+            self._close_code = message.get("code", 1000)
+            self._close_reason = message.get("reason")
         elif kind != "websocket.receive":
             raise RuntimeError(f"Unexpected ASGI message {kind!r} from the client")
         return message
@@ -185,6 +189,8 @@ class WebSocket(HTTPConnection):
 
     async def _receive_data(self) -> Message:
         self._require_connected()
+        if self.client_state is WebSocketState.DISCONNECTED:
+            raise WebSocketDisconnect(self._close_code, self._close_reason)
         message = await self.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
