@@ -8,7 +8,14 @@ from framework.app import App
 from framework.background import BackgroundTask, BackgroundTasks
 from framework.datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
 from framework.endpoints import WebSocketEndpoint
-from framework.exceptions import HTTPException, WebSocketException
+from framework.exceptions import (
+    HTTPException,
+    RequestValidationError,
+    ResponseValidationError,
+    WebSocketException,
+    WebSocketRequestValidationError,
+)
+from framework.params import Body, Cookie, Depends, File, Form, Header, Path, Query, Security
 from framework.requests import HTTPConnection, Request
 from framework.responses import (
     FileResponse,
@@ -27,20 +34,31 @@ __all__ = [
     "App",
     "BackgroundTask",
     "BackgroundTasks",
+    "Body",
+    "Cookie",
+    "Depends",
+    "File",
     "FileResponse",
+    "Form",
     "FormData",
     "HTMLResponse",
     "HTTPConnection",
     "HTTPException",
+    "Header",
     "Headers",
     "JSONResponse",
+    "Path",
     "PlainTextResponse",
+    "Query",
     "QueryParams",
     "RedirectResponse",
     "Request",
+    "RequestValidationError",
     "Response",
+    "ResponseValidationError",
     "Route",
     "Router",
+    "Security",
     "State",
     "StreamingResponse",
     "UploadFile",
@@ -48,6 +66,7 @@ __all__ = [
     "WebSocketDisconnect",
     "WebSocketEndpoint",
     "WebSocketException",
+    "WebSocketRequestValidationError",
     "WebSocketRoute",
     "WebSocketState",
     "status",

@@ -17,8 +17,7 @@ from typing_extensions import Unpack
 
 from framework.concurrency import is_async_callable, run_in_threadpool
 from framework.datastructures import State, URLPath
-from framework.exception_handlers import ExceptionHandler, http_exception_handler
-from framework.exceptions import HTTPException
+from framework.exception_handlers import DEFAULT_HANDLERS, ExceptionHandler
 from framework.middleware import Middleware
 from framework.middleware.base import BaseHTTPMiddleware, DispatchFunction
 from framework.middleware.errors import ServerErrorMiddleware
@@ -90,9 +89,10 @@ class App(RouteDecorators):
         )
         self.user_middleware: list[Middleware] = list(middleware or [])
         self.exception_handlers: dict[Any, ExceptionHandler] = {
-            HTTPException: http_exception_handler,
+            **DEFAULT_HANDLERS,
             **(exception_handlers or {}),
         }
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self.lifespan_context = _lifespan_with_hooks(
             lifespan, list(on_startup or []), list(on_shutdown or [])
         )

@@ -1,20 +1,54 @@
-"""The compile step: an endpoint's signature becomes a plan, once, when its route is added.
+"""The compile step: a handler's signature becomes a plan, once, when its route is added.
 
-A request then runs the plan: take the converted path parameters from the match, make a
-:class:`~framework.requests.Request` only if the endpoint asked for one, and call the endpoint.
-Nothing here runs ``inspect`` or builds a type on the request path.
+Every parameter is classified (path, query, header, cookie, body, a dependency, or something the
+framework injects such as the ``Request``), and each location's parameters get one pydantic model
+that validates them together. Dependencies are compiled the same way, to any depth. A request then
+runs the plan (:mod:`framework.solving`); nothing here runs per request.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import inspect
 import types
 import typing
-from collections.abc import Callable
-from typing import Any
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Union
 
+from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from framework.background import BackgroundTasks
 from framework.concurrency import is_async_callable
+from framework.datastructures import UploadFile
+from framework.params import (
+    Body,
+    Depends,
+    File,
+    Form,
+    Header,
+    Param,
+    Path,
+    Query,
+    SecurityScopes,
+)
 from framework.requests import HTTPConnection, Request
+from framework.responses import Response
+
+__all__ = ["Dependant", "compile_dependant", "signature_hints"]
+
+_CONFIG = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
+_SEQUENCE_ORIGINS = (list, set, frozenset, tuple, Sequence, typing.Sequence)
+_TRUSTED_PATH_TYPES: dict[str, tuple[Any, ...]] = {
+    "str": (str,),
+    "path": (str,),
+    "int": (int,),
+    "float": (float,),
+    "uuid": (uuid.UUID,),
+}
 
 
 def signature_hints(call: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
@@ -48,96 +82,429 @@ def _hints_one_by_one(target: Any) -> dict[str, Any]:
     return hints
 
 
-def _is_connection_class(annotation: Any) -> bool:
-    return inspect.isclass(annotation) and issubclass(annotation, HTTPConnection)
+# -- type tests ------------------------------------------------------------------------------------
 
 
-class EndpointPlan:
-    """What a route does for each request, decided from the endpoint's signature.
+def _strip_optional(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _strip_optional(args[0])
+    if origin is Annotated:
+        return _strip_optional(typing.get_args(annotation)[0])
+    return annotation
 
-    - ``path_params``: endpoint parameters filled from the path, by name.
-    - ``request_param``: the parameter annotated ``Request`` (or ``WebSocket``), if any.
-    - ``is_async``: awaited on the loop, or run in a worker thread.
-    - ``needs_request``/``takes_arguments``: precomputed flags the route reads per request.
-    """
 
-    __slots__ = (
-        "endpoint",
-        "is_async",
-        "needs_request",
-        "path_params",
-        "request_param",
-        "return_annotation",
-        "takes_arguments",
+def _is_class(annotation: Any, base: type) -> bool:
+    return inspect.isclass(annotation) and issubclass(annotation, base)
+
+
+def is_sequence(annotation: Any) -> bool:
+    """``list[int]``, ``tuple[str, ...]``, ``set[str] | None``: several values of one name."""
+    inner = _strip_optional(annotation)
+    origin = typing.get_origin(inner) or inner
+    return inspect.isclass(origin) and issubclass(origin, _SEQUENCE_ORIGINS) and origin is not str
+
+
+def _is_complex(annotation: Any) -> bool:
+    """A type read from a body rather than a query string: models, dataclasses, mappings."""
+    inner = _strip_optional(annotation)
+    origin = typing.get_origin(inner)
+    if origin is Union or origin is types.UnionType:
+        return any(_is_complex(arg) for arg in typing.get_args(inner))
+    target = origin or inner
+    return (
+        _is_class(target, BaseModel)
+        or dataclasses.is_dataclass(target)
+        or _is_class(target, Mapping)
+        or target is dict
     )
 
-    def __init__(
-        self,
-        endpoint: Callable[..., Any],
-        path_params: tuple[str, ...],
-        request_param: str | None,
-        is_async: bool,
-        return_annotation: Any,
-    ) -> None:
-        self.endpoint = endpoint
-        self.path_params = path_params
-        self.request_param = request_param
-        self.is_async = is_async
-        self.return_annotation = return_annotation
-        self.needs_request = request_param is not None
-        self.takes_arguments = bool(path_params) or self.needs_request
 
-    def arguments(
-        self, path_params: dict[str, Any], request: HTTPConnection | None
-    ) -> dict[str, Any]:
-        """The keyword arguments for one call."""
-        if self.path_params:
-            kwargs = {name: path_params[name] for name in self.path_params}
-        else:
-            kwargs = {}
-        if self.request_param is not None:
-            kwargs[self.request_param] = request
-        return kwargs
+def is_scalar_or_scalar_sequence(annotation: Any) -> bool:
+    """What a query string, a header or a cookie can carry: scalars, or sequences of them."""
+    if is_sequence(annotation):
+        args = typing.get_args(_strip_optional(annotation))
+        return not any(_is_complex(arg) or is_sequence(arg) for arg in args if arg is not Ellipsis)
+    return not _is_complex(annotation)
 
 
-def compile_endpoint(
-    endpoint: Callable[..., Any],
-    path: str,
-    path_names: tuple[str, ...],
-    connection: type[HTTPConnection] = Request,
-) -> EndpointPlan:
-    """Read ``endpoint``'s signature once and decide where each parameter comes from.
+def is_upload(annotation: Any) -> bool:
+    """``UploadFile`` or a sequence of them (optional or not)."""
+    inner = _strip_optional(annotation)
+    if is_sequence(inner):
+        args = typing.get_args(inner)
+        return bool(args) and _is_class(_strip_optional(args[0]), UploadFile)
+    return _is_class(inner, UploadFile)
 
-    Raises ``TypeError`` naming the parameter when one can be filled from nowhere, so a mistake
-    shows when the route is added, not on the first request.
+
+# -- compiled pieces ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(eq=False)
+class FieldSpec:
+    """One parameter read from the request: its Python name, its name on the wire, and the
+    pydantic field (type, default, constraints) that validates it."""
+
+    name: str
+    alias: str
+    annotation: Any
+    field: FieldInfo
+    marker: Param
+    sequence: bool
+
+    @property
+    def required(self) -> bool:
+        return self.field.is_required()
+
+
+def _model_for(name: str, specs: Sequence[FieldSpec]) -> type[BaseModel]:
+    # Fields get neutral names (f0, f1, ...) so that a parameter called "json" or "copy" cannot
+    # shadow a BaseModel attribute; the alias is the wire name, which is what errors report.
+    fields: dict[str, Any] = {
+        f"f{index}": (spec.annotation, spec.field) for index, spec in enumerate(specs)
+    }
+    return create_model(name, __config__=_CONFIG, **fields)
+
+
+@dataclasses.dataclass(eq=False)
+class LocationGroup:
+    """The parameters of one callable from one location (path, query, header or cookie),
+    validated by one pydantic model. ``model_param`` is set for ``Annotated[Model, Query()]``:
+    the model's own fields are read and the validated model is passed whole."""
+
+    location: str
+    specs: list[FieldSpec]
+    model: type[BaseModel]
+    model_param: str | None = None
+
+    def __post_init__(self) -> None:
+        self.validator: Any = self.model.__pydantic_validator__
+        self.reads = tuple((spec.alias, spec.sequence) for spec in self.specs)
+        self.names = tuple((spec.name, f"f{index}") for index, spec in enumerate(self.specs))
+
+
+@dataclasses.dataclass(eq=False)
+class BodySpec:
+    """The body parameters of one callable.
+
+    ``embed``: the body is an object whose keys are the parameters' aliases (several body
+    parameters, or ``Body(embed=True)``); otherwise the whole body is the one parameter.
+    ``form``: read with the form parser (``Form``/``File`` parameters) instead of as JSON.
     """
-    signature, hints = signature_hints(endpoint)
-    from_path: list[str] = []
-    request_param: str | None = None
-    for name, parameter in signature.parameters.items():
+
+    specs: list[FieldSpec]
+    embed: bool
+    form: bool
+    media_type: str
+
+    def __post_init__(self) -> None:
+        if self.embed or self.form:
+            self.model: type[BaseModel] | None = _model_for("Body", self.specs)
+            self.adapter: TypeAdapter[Any] | None = None
+        else:
+            spec = self.specs[0]
+            self.model = None
+            # The whole body is this one value: no key, so no alias.
+            field = spec.marker.field_info(None, spec.field.default)
+            self.adapter = TypeAdapter(_annotated(spec.annotation, field))
+        self.required = any(spec.required for spec in self.specs)
+        self.names = tuple((spec.name, f"f{index}") for index, spec in enumerate(self.specs))
+
+
+@dataclasses.dataclass(eq=False)
+class Dependant:
+    """A callable (handler or dependency) and where each of its parameters comes from."""
+
+    call: Callable[..., Any]
+    name: str | None = None  # the parameter of the caller that receives the result
+    use_cache: bool = True
+    scopes: tuple[str, ...] = ()
+    groups: list[LocationGroup] = dataclasses.field(default_factory=list)
+    body: BodySpec | None = None
+    dependencies: list[Dependant] = dataclasses.field(default_factory=list)
+    connection_param: str | None = None
+    response_param: str | None = None
+    background_param: str | None = None
+    scopes_param: str | None = None
+    # Path parameters the converter already typed, as (parameter name, template name): passed on
+    # without validation.
+    trusted_path: tuple[tuple[str, str], ...] = ()
+    # What compiling an override of this dependency needs (app.dependency_overrides).
+    context: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        call = self.call
+        self.is_async = is_async_callable(call)
+        unwrapped = call if inspect.isfunction(call) else getattr(call, "__call__", call)  # noqa: B004
+        self.is_generator = inspect.isgeneratorfunction(unwrapped) or inspect.isgeneratorfunction(
+            call
+        )
+        self.is_async_generator = inspect.isasyncgenfunction(
+            unwrapped
+        ) or inspect.isasyncgenfunction(call)
+        self.context_manager: Callable[..., Any] | None = None
+        if self.is_async_generator:
+            self.context_manager = contextlib.asynccontextmanager(call)
+        elif self.is_generator:
+            self.context_manager = contextlib.contextmanager(call)
+        # Compiled stand-ins for this dependency, by replacement (app.dependency_overrides).
+        self.overrides: dict[Any, Dependant] = {}
+
+    @property
+    def simple(self) -> bool:
+        """Nothing to validate or solve: only path parameters and injected objects."""
+        return not (self.groups or self.body or self.dependencies) and (
+            self.response_param is None
+            and self.background_param is None
+            and self.scopes_param is None
+        )
+
+    def walk(self) -> typing.Iterator[Dependant]:
+        """This dependant and every dependency below it."""
+        yield self
+        for dependency in self.dependencies:
+            yield from dependency.walk()
+
+    @property
+    def has_generators(self) -> bool:
+        """Whether a ``yield`` dependency needs an exit stack for this request."""
+        return any(d.is_generator or d.is_async_generator for d in self.walk())
+
+    @property
+    def needs_body(self) -> bool:
+        return any(d.body is not None for d in self.walk())
+
+
+# -- classification -------------------------------------------------------------------------------
+
+
+def _annotated(base: Any, *metadata: Any) -> Any:
+    """``Annotated[base, *metadata]`` built at run time."""
+    arguments = (base, *metadata)
+    return typing.cast(Any, Annotated)[arguments]
+
+
+def _split_annotated(annotation: Any) -> tuple[Any, list[Any]]:
+    if typing.get_origin(annotation) is Annotated:
+        base, *metadata = typing.get_args(annotation)
+        return base, list(metadata)
+    return annotation, []
+
+
+def _marker_of(metadata: list[Any], default: Any) -> tuple[Param | Depends | None, list[Any], Any]:
+    """The framework marker of a parameter (from Annotated or the default), the other metadata,
+    and the real default."""
+    marker: Param | Depends | None = None
+    rest = []
+    for item in metadata:
+        if isinstance(item, (Param, Depends)):
+            marker = item
+        else:
+            rest.append(item)
+    if isinstance(default, (Param, Depends)):
+        marker, default = default, PydanticUndefined
+    elif default is inspect.Parameter.empty:
+        default = PydanticUndefined
+    return marker, rest, default
+
+
+def _spec(name: str, base: Any, rest: list[Any], marker: Param, default: Any) -> FieldSpec:
+    if marker.alias is not None:
+        alias = marker.alias
+    elif isinstance(marker, Header) and marker.convert_underscores:
+        alias = name.replace("_", "-")
+    else:
+        alias = name
+    if isinstance(marker, Header):
+        alias = alias.lower()
+    annotation = _annotated(base, *rest) if rest else base
+    field = marker.field_info(alias, default)
+    return FieldSpec(name, alias, annotation, field, marker, is_sequence(base))
+
+
+class _Collected:
+    """What classification found for one callable, before the models are built."""
+
+    def __init__(self) -> None:
+        self.by_location: dict[str, list[FieldSpec]] = {"path": [], "query": [], "header": []}
+        self.by_location["cookie"] = []
+        self.model_groups: list[LocationGroup] = []
+        self.body: list[FieldSpec] = []
+
+
+def compile_dependant(
+    call: Callable[..., Any],
+    *,
+    path: str,
+    path_names: Sequence[str],
+    connection: type[HTTPConnection] = Request,
+    name: str | None = None,
+    use_cache: bool = True,
+    scopes: Sequence[str] = (),
+    dependencies: Sequence[Depends] = (),
+    path_convertors: Mapping[str, str] | None = None,
+) -> Dependant:
+    """Read ``call``'s signature once and decide where each parameter comes from.
+
+    ``dependencies`` are extra ``Depends`` run first (route, router and app ``dependencies=``).
+    Raises ``TypeError`` for a parameter that cannot be filled, when the route is added.
+    """
+    signature, hints = signature_hints(call)
+    dependant = Dependant(call, name=name, use_cache=use_cache, scopes=tuple(scopes))
+    dependant.context = {
+        "path": path,
+        "path_names": path_names,
+        "connection": connection,
+        "path_convertors": path_convertors,
+    }
+    for extra in dependencies:
+        dependant.dependencies.append(_sub_dependant(extra, None, None, dependant.context))
+    collected = _Collected()
+    qualname = getattr(call, "__qualname__", repr(call))
+    for param_name, parameter in signature.parameters.items():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             continue
-        annotation = hints.get(name, parameter.annotation)
-        if _is_connection_class(annotation):
-            if not issubclass(connection, annotation):
-                raise TypeError(
-                    f"Parameter {name!r} of {getattr(endpoint, '__qualname__', endpoint)} wants "
-                    f"a {annotation.__name__}, but this route provides a {connection.__name__}"
-                )
-            request_param = name
-        elif name in path_names:
-            from_path.append(name)
-        elif parameter.default is parameter.empty:
-            raise TypeError(
-                f"Cannot fill parameter {name!r} of {getattr(endpoint, '__qualname__', endpoint)}: "
-                f"it is not a parameter of the path {path!r} and not annotated as "
-                f"{connection.__name__}"
+        annotation = hints.get(param_name, parameter.annotation)
+        if annotation is inspect.Parameter.empty or isinstance(annotation, str):
+            annotation = Any  # none, or a name that cannot be resolved (TYPE_CHECKING imports)
+        base, metadata = _split_annotated(annotation)
+        marker, rest, default = _marker_of(metadata, parameter.default)
+        if isinstance(marker, Depends):
+            dependant.dependencies.append(
+                _sub_dependant(marker, param_name, base, dependant.context)
             )
-    return_annotation = hints.get("return", signature.return_annotation)
-    return EndpointPlan(
-        endpoint=endpoint,
-        path_params=tuple(from_path),
-        request_param=request_param,
-        is_async=is_async_callable(endpoint),
-        return_annotation=return_annotation,
+        elif marker is None and _inject(dependant, param_name, base, connection, qualname):
+            continue
+        else:
+            _classify(collected, param_name, base, rest, marker, default, path_names, qualname)
+    _build_groups(dependant, collected, path_convertors or {}, qualname)
+    return dependant
+
+
+def _inject(
+    dependant: Dependant, name: str, base: Any, connection: type[HTTPConnection], qualname: str
+) -> bool:
+    """Parameters the framework fills itself; True if ``name`` is one of them."""
+    if _is_class(base, HTTPConnection):
+        if not issubclass(connection, base):
+            raise TypeError(
+                f"Parameter {name!r} of {qualname} wants a {base.__name__}, but this route "
+                f"provides a {connection.__name__}"
+            )
+        dependant.connection_param = name
+    elif _is_class(base, Response):
+        dependant.response_param = name
+    elif _is_class(base, BackgroundTasks):
+        dependant.background_param = name
+    elif _is_class(base, SecurityScopes):
+        dependant.scopes_param = name
+    else:
+        return False
+    return True
+
+
+def _sub_dependant(
+    marker: Depends, name: str | None, annotation: Any, context: dict[str, Any]
+) -> Dependant:
+    call = marker.dependency if marker.dependency is not None else annotation
+    if call is None or not callable(call):
+        raise TypeError(f"Depends() for parameter {name!r} needs a callable or an annotated class")
+    return compile_dependant(
+        call, name=name, use_cache=marker.use_cache, scopes=marker.scopes, **context
     )
+
+
+def compile_override(original: Dependant, replacement: Callable[..., Any]) -> Dependant:
+    """The dependant for ``replacement`` standing in for ``original`` (dependency_overrides)."""
+    return compile_dependant(
+        replacement,
+        name=original.name,
+        use_cache=original.use_cache,
+        scopes=original.scopes,
+        **original.context,
+    )
+
+
+def _classify(
+    collected: _Collected,
+    name: str,
+    base: Any,
+    rest: list[Any],
+    marker: Param | None,
+    default: Any,
+    path_names: Sequence[str],
+    qualname: str,
+) -> None:
+    if marker is None:
+        if name in path_names:
+            marker = Path()
+        elif is_upload(base):
+            marker = File()
+        elif is_scalar_or_scalar_sequence(base):
+            marker = Query()
+        else:
+            marker = Body()
+    if isinstance(marker, Path):
+        if name not in path_names and (marker.alias or name) not in path_names:
+            raise TypeError(f"Path parameter {name!r} of {qualname} is not in the route's path")
+        default = PydanticUndefined  # path parameters are always required
+    spec = _spec(name, base, rest, marker, default)
+    if isinstance(marker, Body):
+        collected.body.append(spec)
+    elif not is_scalar_or_scalar_sequence(base) and _is_class(_strip_optional(base), BaseModel):
+        collected.model_groups.append(_model_group(marker.location, name, base, marker))
+    else:
+        collected.by_location[marker.location].append(spec)
+
+
+def _model_group(location: str, name: str, model: type[BaseModel], marker: Param) -> LocationGroup:
+    """``Annotated[Model, Query()]``: the model's fields are parameters of ``location``."""
+    specs = []
+    for field_name, info in model.model_fields.items():
+        alias = info.alias or field_name
+        if isinstance(marker, Header):
+            alias = (alias if info.alias else alias.replace("_", "-")).lower()
+        specs.append(
+            FieldSpec(
+                field_name, alias, info.annotation, info, marker, is_sequence(info.annotation)
+            )
+        )
+    group = LocationGroup(location, specs, model, model_param=name)
+    group.reads = tuple((spec.alias, spec.sequence) for spec in specs)
+    return group
+
+
+def _trusted(spec: FieldSpec, convertors: Mapping[str, str]) -> bool:
+    """A path parameter whose converter already produced the annotated type, unconstrained."""
+    if spec.field.metadata or typing.get_origin(spec.annotation) is Annotated:
+        return False
+    annotation = spec.annotation
+    return annotation is Any or annotation in _TRUSTED_PATH_TYPES.get(
+        convertors.get(spec.alias, "str"), ()
+    )
+
+
+def _build_groups(
+    dependant: Dependant, collected: _Collected, convertors: Mapping[str, str], qualname: str
+) -> None:
+    path_specs = collected.by_location["path"]
+    trusted = [spec for spec in path_specs if _trusted(spec, convertors)]
+    dependant.trusted_path = tuple((spec.name, spec.alias) for spec in trusted)
+    collected.by_location["path"] = [spec for spec in path_specs if spec not in trusted]
+    for location, specs in collected.by_location.items():
+        if specs:
+            model = _model_for(f"{location.title()}Parameters", specs)
+            dependant.groups.append(LocationGroup(location, specs, model))
+    dependant.groups.extend(collected.model_groups)
+    if collected.body:
+        specs = collected.body
+        is_form = any(isinstance(spec.marker, Form) for spec in specs)
+        if is_form and not all(isinstance(spec.marker, Form) for spec in specs):
+            raise TypeError(f"{qualname} mixes JSON body parameters with form parameters")
+        embed = len(specs) > 1 or bool(getattr(specs[0].marker, "embed", False))
+        media_type = getattr(specs[0].marker, "media_type", "application/json")
+        if any(isinstance(spec.marker, File) for spec in specs):
+            media_type = "multipart/form-data"
+        dependant.body = BodySpec(specs, embed=embed, form=is_form, media_type=media_type)

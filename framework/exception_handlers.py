@@ -21,11 +21,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from pydantic_core import to_json
+
 from framework.concurrency import is_async_callable, run_in_threadpool
-from framework.exceptions import HTTPException, WebSocketException
+from framework.exceptions import (
+    HTTPException,
+    RequestValidationError,
+    WebSocketException,
+    WebSocketRequestValidationError,
+)
 from framework.requests import HTTPConnection, Request
 from framework.responses import JSONResponse, PlainTextResponse, Response
 from framework.types import Receive, Scope, Send
@@ -33,7 +40,8 @@ from framework.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 logger = logging.getLogger("framework.error")
 
-ExceptionHandler = Callable[[Any, Any], "Response | Awaitable[Response] | None"]
+# handler(request_or_websocket, exc) -> Response (or None for WebSockets), sync or async
+ExceptionHandler = Callable[[Any, Any], Any]
 
 
 def http_exception_response(exc: HTTPException) -> Response:
@@ -48,7 +56,28 @@ async def http_exception_handler(request: Request, exc: HTTPException) -> Respon
     return http_exception_response(exc)
 
 
-DEFAULT_HANDLERS: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler}
+async def request_validation_exception_handler(
+    request: Request, exc: RequestValidationError
+) -> Response:
+    """422 ``{"detail": [...errors...]}``, FastAPI's shape."""
+    body = to_json({"detail": exc.errors()}, serialize_unknown=True)
+    return Response(body, status_code=422, media_type="application/json")
+
+
+async def websocket_request_validation_exception_handler(
+    websocket: WebSocket, exc: WebSocketRequestValidationError
+) -> None:
+    """Close the socket with 1008 (policy violation); the reason names the first problem."""
+    first = exc.errors()[0] if exc.errors() else {"loc": [], "msg": "Invalid request"}
+    reason = f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
+    await websocket.close(1008, reason.encode()[:123].decode("utf-8", "ignore"))
+
+
+DEFAULT_HANDLERS: dict[Any, ExceptionHandler] = {
+    HTTPException: http_exception_handler,
+    RequestValidationError: request_validation_exception_handler,
+    WebSocketRequestValidationError: websocket_request_validation_exception_handler,
+}
 
 
 def lookup_handler(
@@ -75,7 +104,7 @@ async def call_handler(handler: ExceptionHandler, connection: HTTPConnection, ex
     if is_async is None:
         is_async = _is_async[handler] = is_async_callable(handler)
     if is_async:
-        return await handler(connection, exc)  # type: ignore[misc]
+        return await handler(connection, exc)
     return await run_in_threadpool(handler, connection, exc)
 
 

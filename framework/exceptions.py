@@ -62,3 +62,49 @@ class InvalidJSONBody(HTTPException, ValueError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(400, detail=f"Invalid JSON body: {reason}")
+
+
+class RequestValidationError(ValueError):
+    """The request did not match what the handler declared: answered with 422.
+
+    ``errors()`` lists every problem in FastAPI's shape, ``{"type", "loc", "msg", "input",
+    "ctx"?}``, with ``loc`` starting at ``"path"``, ``"query"``, ``"header"``, ``"cookie"`` or
+    ``"body"``. ``body`` is the request body as parsed (when there was one).
+    """
+
+    def __init__(self, errors: list[dict[str, Any]], *, body: Any = None) -> None:
+        super().__init__(errors)
+        self._errors = errors
+        self.body = body
+
+    def errors(self) -> list[dict[str, Any]]:
+        """The validation errors, in FastAPI's shape."""
+        return self._errors
+
+    def __str__(self) -> str:
+        lines = [f"{len(self._errors)} validation error(s):"]
+        lines += [f"  {list(e['loc'])}: {e['msg']}" for e in self._errors]
+        return "\n".join(lines)
+
+
+class WebSocketRequestValidationError(RequestValidationError):
+    """A WebSocket handshake whose parameters did not validate: the socket closes with 1008."""
+
+
+class ResponseValidationError(ValueError):
+    """A handler returned a value that does not fit its ``response_model``: a server error (500),
+    never sent to the client."""
+
+    def __init__(self, errors: list[dict[str, Any]], *, body: Any = None) -> None:
+        super().__init__(errors)
+        self._errors = errors
+        self.body = body
+
+    def errors(self) -> list[dict[str, Any]]:
+        """The validation errors of the returned value."""
+        return self._errors
+
+    def __str__(self) -> str:
+        lines = [f"{len(self._errors)} validation error(s) in the response:"]
+        lines += [f"  {list(e['loc'])}: {e['msg']}" for e in self._errors]
+        return "\n".join(lines)

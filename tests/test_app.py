@@ -20,7 +20,7 @@ from framework import (
     WebSocketRoute,
 )
 from framework.app import DEFAULT_MAX_BODY_SIZE
-from framework.exception_handlers import http_exception_handler
+from framework.exception_handlers import DEFAULT_HANDLERS, http_exception_handler
 from framework.middleware import Middleware
 from framework.middleware.errors import ServerErrorMiddleware
 from framework.testclient import TestClient
@@ -42,7 +42,9 @@ def test_defaults() -> None:
     assert app.root_path == ""
     assert app.routes == []
     assert app.user_middleware == []
-    assert app.exception_handlers == {HTTPException: http_exception_handler}
+    assert app.exception_handlers == DEFAULT_HANDLERS
+    assert app.exception_handlers[HTTPException] is http_exception_handler
+    assert app.dependency_overrides == {}
     assert app.router.max_body_size == DEFAULT_MAX_BODY_SIZE == 16 * 1024 * 1024
     assert app.middleware_stack is None
 

@@ -9,7 +9,7 @@ import enum
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from pydantic import BaseModel
@@ -26,6 +26,7 @@ from framework import (
     StreamingResponse,
     WebSocket,
 )
+from framework.params import Path
 from framework.routing import NoMatchFound
 from framework.testclient import TestClient
 
@@ -437,20 +438,29 @@ def test_parameters_with_defaults_are_left_alone() -> None:
     assert TestClient(app).get("/d").json() == 10
 
 
-def test_unfillable_parameter_raises_type_error_at_registration() -> None:
+def test_other_scalar_parameters_are_required_query_parameters() -> None:
     app = App()
 
-    async def needs_mystery(item_id: int, mystery: str) -> None:
+    @app.get("/items/{item_id:int}")
+    async def needs_mystery(item_id: int, mystery: str) -> dict[str, Any]:
+        return {"item_id": item_id, "mystery": mystery}
+
+    client = TestClient(app)
+    assert client.get("/items/1?mystery=x").json() == {"item_id": 1, "mystery": "x"}
+    response = client.get("/items/1")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "mystery"]
+
+
+def test_a_path_marker_for_a_name_not_in_the_path_raises_at_registration() -> None:
+    async def handler(item_id: Annotated[int, Path()]) -> None:
         return None
 
-    with pytest.raises(TypeError, match="'mystery'"):
-        app.add_api_route("/items/{item_id:int}", needs_mystery)
-    with pytest.raises(TypeError, match="'mystery'"):
-        app.get("/items/{item_id:int}")(needs_mystery)
-    with pytest.raises(TypeError, match="'mystery'"):
-        Route("/items/{item_id}", needs_mystery)
-    with pytest.raises(TypeError, match="'mystery'"):
-        Router().get("/items/{item_id}")(needs_mystery)
+    with pytest.raises(TypeError, match="'item_id'"):
+        Route("/items", handler)
+    app = App()
+    with pytest.raises(TypeError, match="'item_id'"):
+        app.get("/items")(handler)
     assert app.routes == []
 
 

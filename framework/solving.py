@@ -1,0 +1,340 @@
+"""Running a compiled plan for one request: read, validate, resolve dependencies.
+
+A :class:`Solver` lives for one request. It reads each location's raw values only for the names
+the plan declared, validates each group with its prepared pydantic model, resolves dependencies
+(once per request unless ``use_cache=False``, ``yield`` ones entered into an exit stack), and
+collects every validation error before raising one :class:`RequestValidationError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from types import TracebackType
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import from_json
+
+from framework.background import BackgroundTasks
+from framework.concurrency import run_in_threadpool
+from framework.datastructures import Headers, ImmutableMultiDict, QueryParams, UploadFile
+from framework.dependencies import (
+    BodySpec,
+    Dependant,
+    LocationGroup,
+    compile_override,
+    is_upload,
+)
+from framework.exceptions import RequestValidationError
+from framework.params import File, SecurityScopes
+from framework.requests import HTTPConnection, Request, parse_cookies
+from framework.responses import Response
+from framework.types import Receive, Scope, Send
+
+__all__ = ["Solver", "validation_errors"]
+
+_FAILED: Any = object()
+_JSON_MEDIA_TYPES = ("application/json",)
+
+
+def validation_errors(
+    exc: ValidationError, prefix: tuple[str | int, ...], *, missing_input: bool = True
+) -> list[dict[str, Any]]:
+    """pydantic's errors in FastAPI's shape, ``loc`` prefixed with the location.
+
+    ``missing_input`` keeps pydantic's input for a missing value (for bodies, the body); for
+    parameters FastAPI reports ``None``. Values that JSON cannot carry become text.
+    """
+    result = []
+    for error in exc.errors(include_url=False):
+        item: dict[str, Any] = {
+            "type": error["type"],
+            "loc": [*prefix, *error["loc"]],
+            "msg": error["msg"],
+            "input": None if error["type"] == "missing" and not missing_input else error["input"],
+        }
+        if isinstance(item["input"], (bytes, bytearray)):
+            item["input"] = bytes(item["input"]).decode("utf-8", "replace")
+        if "ctx" in error:
+            item["ctx"] = {key: _plain(value) for key, value in error["ctx"].items()}
+        result.append(item)
+    return result
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+class _ThreadedContext:
+    """A sync context manager (a ``yield`` dependency) entered and exited in a worker thread."""
+
+    def __init__(self, manager: contextlib.AbstractContextManager[Any]) -> None:
+        self.manager = manager
+
+    async def __aenter__(self) -> Any:
+        return await run_in_threadpool(self.manager.__enter__)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        return await run_in_threadpool(self.manager.__exit__, exc_type, exc, traceback)
+
+
+class Solver:
+    """Resolves a :class:`Dependant` tree for one request or WebSocket connection."""
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        connection: HTTPConnection | None = None,
+        max_body_size: int | None = None,
+        stack: contextlib.AsyncExitStack | None = None,
+    ) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self._connection = connection
+        self.max_body_size = max_body_size
+        self.stack = stack
+        self.errors: list[dict[str, Any]] = []
+        self.cache: dict[Any, Any] = {}
+        self.sub_response: Response | None = None
+        self.background: BackgroundTasks | None = None
+        self.body: Any = None
+        self.responding = False  # set once the response starts: later errors are not answered
+        self._sources: dict[str, Any] = {}
+        overrides = getattr(scope.get("app"), "dependency_overrides", None)
+        self.overrides: dict[Any, Any] | None = overrides or None
+
+    @property
+    def connection(self) -> HTTPConnection:
+        """The Request (or WebSocket) of this call, created when first needed."""
+        if self._connection is None:
+            self._connection = Request(
+                self.scope, self.receive, self.send, max_body_size=self.max_body_size
+            )
+        return self._connection
+
+    @property
+    def request(self) -> Request | None:
+        """The Request, if one was created (the WebSocket is not one)."""
+        connection = self._connection
+        return connection if isinstance(connection, Request) else None
+
+    async def run(self, dependant: Dependant) -> dict[str, Any]:
+        """The handler's keyword arguments; raises RequestValidationError on invalid input."""
+        values = await self.solve(dependant, ())
+        if self.errors:
+            raise RequestValidationError(self.errors, body=self._parsed_body())
+        return values
+
+    def _parsed_body(self) -> Any:
+        if isinstance(self.body, bytes):
+            try:
+                return from_json(self.body)
+            except ValueError:
+                return self.body.decode("utf-8", "replace")
+        return self.body
+
+    # -- one callable -------------------------------------------------------------------------
+
+    async def solve(self, dependant: Dependant, scopes: tuple[str, ...]) -> dict[str, Any]:
+        """The arguments of one callable: dependencies first, then each location's group."""
+        values: dict[str, Any] = {}
+        if dependant.trusted_path:
+            path_params = self.scope["path_params"]
+            for name, alias in dependant.trusted_path:
+                values[name] = path_params[alias]
+        for sub in dependant.dependencies:
+            value = await self.resolve(sub, scopes)
+            if sub.name is not None and value is not _FAILED:
+                values[sub.name] = value
+        for group in dependant.groups:
+            self._validate_group(group, values)
+        if dependant.body is not None:
+            await self._read_body(dependant.body, values)
+        if dependant.connection_param is not None:
+            values[dependant.connection_param] = self.connection
+        if dependant.response_param is not None:
+            values[dependant.response_param] = self._sub_response()
+        if dependant.background_param is not None:
+            if self.background is None:
+                self.background = BackgroundTasks()
+            values[dependant.background_param] = self.background
+        if dependant.scopes_param is not None:
+            values[dependant.scopes_param] = SecurityScopes(list(scopes))
+        return values
+
+    async def resolve(self, dependant: Dependant, scopes: tuple[str, ...]) -> Any:
+        """Call one dependency (from the cache if it already ran for this request)."""
+        if self.overrides is not None and dependant.call in self.overrides:
+            dependant = self._override(dependant)
+        if dependant.scopes:
+            scopes = (*scopes, *dependant.scopes)
+        key = (dependant.call, tuple(sorted(set(scopes)))) if dependant.use_cache else None
+        if key is not None and key in self.cache:
+            return self.cache[key]
+        errors_before = len(self.errors)
+        values = await self.solve(dependant, scopes)
+        if len(self.errors) != errors_before:
+            return _FAILED
+        if dependant.is_async_generator or dependant.is_generator:
+            if self.stack is None:
+                raise RuntimeError("A yield dependency needs the route's exit stack")
+            assert dependant.context_manager is not None
+            manager = dependant.context_manager(**values)
+            if dependant.is_async_generator:
+                value = await self.stack.enter_async_context(manager)
+            else:
+                value = await self.stack.enter_async_context(_ThreadedContext(manager))
+        elif dependant.is_async:
+            value = await dependant.call(**values)
+        else:
+            value = await run_in_threadpool(dependant.call, **values)
+        if key is not None:
+            self.cache[key] = value
+        return value
+
+    def _override(self, dependant: Dependant) -> Dependant:
+        assert self.overrides is not None
+        replacement = self.overrides[dependant.call]
+        compiled = dependant.overrides.get(replacement)
+        if compiled is None:
+            compiled = dependant.overrides[replacement] = compile_override(dependant, replacement)
+        return compiled
+
+    def _sub_response(self) -> Response:
+        if self.sub_response is None:
+            response = Response()
+            response.raw_headers.clear()
+            response.status_code = 0  # 0: not set by the handler
+            self.sub_response = response
+        return self.sub_response
+
+    # -- locations ----------------------------------------------------------------------------
+
+    def _source(self, location: str) -> Any:
+        source = self._sources.get(location)
+        if source is None:
+            scope = self.scope
+            if location == "query":
+                source = QueryParams(scope.get("query_string", b""))
+            elif location == "header":
+                source = Headers(scope=scope)
+            elif location == "cookie":
+                header = Headers(scope=scope).get("cookie")
+                source = ImmutableMultiDict(parse_cookies(header) if header else {})
+            else:
+                source = ImmutableMultiDict(scope.get("path_params", {}))
+            self._sources[location] = source
+        return source
+
+    def _validate_group(self, group: LocationGroup, values: dict[str, Any]) -> None:
+        source = self._source(group.location)
+        raw: dict[str, Any] = {}
+        for alias, sequence in group.reads:
+            if sequence:
+                found = source.getlist(alias)
+                if found:
+                    raw[alias] = found
+            else:
+                value = source.get(alias)
+                if value is not None:
+                    raw[alias] = value
+        try:
+            validated = group.validator.validate_python(raw)
+        except ValidationError as exc:
+            self.errors.extend(validation_errors(exc, (group.location,), missing_input=False))
+            return
+        if group.model_param is not None:
+            values[group.model_param] = validated
+        else:
+            fields = validated.__dict__
+            for name, key in group.names:
+                values[name] = fields[key]
+
+    async def _read_body(self, spec: BodySpec, values: dict[str, Any]) -> None:
+        request = self.connection
+        if not isinstance(request, Request):
+            raise RuntimeError("Body parameters need an HTTP request")
+        if spec.form:
+            await self._read_form(request, spec, values)
+            return
+        body = self.body = await request.body()
+        if not body:
+            self._missing_body(spec, values)
+            return
+        content_type = request.headers.get("content-type")
+        is_json = content_type is None or _is_json(content_type)
+        try:
+            if spec.model is not None:
+                validator = spec.model.__pydantic_validator__
+                validated = (
+                    validator.validate_json(body) if is_json else validator.validate_python(body)
+                )
+                fields = validated.__dict__
+                for name, key in spec.names:
+                    values[name] = fields[key]
+            else:
+                assert spec.adapter is not None
+                adapter = spec.adapter
+                value = adapter.validate_json(body) if is_json else adapter.validate_python(body)
+                values[spec.specs[0].name] = value
+        except ValidationError as exc:
+            self.errors.extend(validation_errors(exc, ("body",)))
+
+    def _missing_body(self, spec: BodySpec, values: dict[str, Any]) -> None:
+        if spec.required:
+            self.errors.append(
+                {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
+            )
+            return
+        for field_spec in spec.specs:
+            values[field_spec.name] = field_spec.field.get_default(call_default_factory=True)
+
+    async def _read_form(self, request: Request, spec: BodySpec, values: dict[str, Any]) -> None:
+        content_type = (request.headers.get("content-type") or "").lower()
+        form_types = ("multipart/form-data", "application/x-www-form-urlencoded")
+        # Another content type reads as an empty form: its fields are then reported missing.
+        form = await request.form() if content_type.startswith(form_types) else None
+        self.body = form
+        raw: dict[str, Any] = {}
+        for field_spec in spec.specs:
+            if form is None:
+                break
+            alias = field_spec.alias
+            found = form.getlist(alias) if field_spec.sequence else form.get(alias)
+            if found is None or found == []:
+                continue
+            if isinstance(field_spec.marker, File) and not is_upload(field_spec.annotation):
+                found = await _read_files(found)
+            raw[alias] = found
+        assert spec.model is not None
+        try:
+            validated = spec.model.__pydantic_validator__.validate_python(raw)
+        except ValidationError as exc:
+            self.errors.extend(validation_errors(exc, ("body",), missing_input=False))
+            return
+        fields = validated.__dict__
+        for name, key in spec.names:
+            values[name] = fields[key]
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in _JSON_MEDIA_TYPES or media.endswith("+json")
+
+
+async def _read_files(found: Any) -> Any:
+    """``File()`` parameters annotated ``bytes``: the uploads' contents."""
+    if isinstance(found, list):
+        return [await _read_files(item) for item in found]
+    if isinstance(found, UploadFile):
+        return await found.read()
+    return found
