@@ -216,7 +216,8 @@ class ImmutableMultiDict(Mapping[str, _V]):
         return f"{type(self).__name__}({self._list!r})"
 
 
-def _parse_query(query: str | bytes) -> list[tuple[str, str]]:
+def parse_query(query: str | bytes) -> list[tuple[str, str]]:
+    """The ``(name, value)`` pairs of a query string, decoded (see :class:`QueryParams`)."""
     if isinstance(query, bytes):
         if query.isascii():
             query = query.decode("ascii")
@@ -255,7 +256,7 @@ class QueryParams(ImmutableMultiDict[str]):
         query: str | bytes | Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
     ) -> None:
         if isinstance(query, (str, bytes)):
-            pairs = _parse_query(query)
+            pairs = parse_query(query)
             self._list = pairs
             self._dict = dict(pairs)
         else:

@@ -104,7 +104,11 @@ def is_sequence(annotation: Any) -> bool:
     """``list[int]``, ``tuple[str, ...]``, ``set[str] | None``: several values of one name."""
     inner = _strip_optional(annotation)
     origin = typing.get_origin(inner) or inner
-    return inspect.isclass(origin) and issubclass(origin, _SEQUENCE_ORIGINS) and origin is not str
+    return (
+        inspect.isclass(origin)
+        and issubclass(origin, _SEQUENCE_ORIGINS)
+        and not issubclass(origin, (str, bytes, bytearray, memoryview))
+    )
 
 
 def _is_complex(annotation: Any) -> bool:
@@ -181,7 +185,10 @@ class LocationGroup:
 
     def __post_init__(self) -> None:
         self.validator: Any = self.model.__pydantic_validator__
-        self.reads = tuple((spec.alias, spec.sequence) for spec in self.specs)
+        # alias -> whether several values are collected (list[...])
+        self.wanted = {spec.alias: spec.sequence for spec in self.specs}
+        # raw header name (bytes, lower-case) -> alias, to pick headers without decoding others
+        self.header_names = {spec.alias.encode("latin-1"): spec.alias for spec in self.specs}
         self.names = tuple((spec.name, f"f{index}") for index, spec in enumerate(self.specs))
 
 
@@ -209,6 +216,7 @@ class BodySpec:
             # The whole body is this one value: no key, so no alias.
             field = spec.marker.field_info(None, spec.field.default)
             self.adapter = TypeAdapter(_annotated(spec.annotation, field))
+            self.validator: Any = self.adapter.validator
         self.required = any(spec.required for spec in self.specs)
         self.names = tuple((spec.name, f"f{index}") for index, spec in enumerate(self.specs))
 
@@ -253,9 +261,10 @@ class Dependant:
         self.overrides: dict[Any, Dependant] = {}
 
     @property
-    def simple(self) -> bool:
-        """Nothing to validate or solve: only path parameters and injected objects."""
-        return not (self.groups or self.body or self.dependencies) and (
+    def flat(self) -> bool:
+        """Only path, query, header and cookie values (and perhaps the connection): no
+        dependencies, no body, no other injected object."""
+        return not (self.body or self.dependencies) and (
             self.response_param is None
             and self.background_param is None
             and self.scopes_param is None
@@ -471,9 +480,7 @@ def _model_group(location: str, name: str, model: type[BaseModel], marker: Param
                 field_name, alias, info.annotation, info, marker, is_sequence(info.annotation)
             )
         )
-    group = LocationGroup(location, specs, model, model_param=name)
-    group.reads = tuple((spec.alias, spec.sequence) for spec in specs)
-    return group
+    return LocationGroup(location, specs, model, model_param=name)
 
 
 def _trusted(spec: FieldSpec, convertors: Mapping[str, str]) -> bool:

@@ -27,6 +27,25 @@ __all__ = ["ResponseSerializer"]
 IncEx = set[int] | set[str] | dict[int, Any] | dict[str, Any] | None
 
 
+# Annotations whose validation is only a type check of the container.
+_UNCONSTRAINED: dict[Any, type] = {
+    dict: dict,
+    dict[str, Any]: dict,
+    typing.Dict[str, Any]: dict,  # noqa: UP006
+    list: list,
+    list[Any]: list,
+    typing.List[Any]: list,  # noqa: UP006
+}
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def _no_model(annotation: Any) -> bool:
     return annotation in (inspect.Signature.empty, Any, None, type(None)) or (
         inspect.isclass(annotation) and issubclass(annotation, Response)
@@ -61,6 +80,13 @@ class ResponseSerializer:
             "exclude_none": exclude_none,
         }
         self._adapter: TypeAdapter[Any] | None = None
+        # Passed to pydantic-core's serializer: only what differs from its defaults.
+        self._dump_options: dict[str, Any] = {"by_alias": by_alias, "warnings": False}
+        self._dump_options.update(
+            (key, value)
+            for key, value in self.options.items()
+            if key != "by_alias" and value not in (None, False)
+        )
         # Values of the model's own class are already valid: serialise without validating.
         self._trusted_class = (
             model
@@ -72,6 +98,12 @@ class ResponseSerializer:
         self.serialize: Callable[[Any], bytes] = self._build()
 
     def _build(self) -> Callable[[Any], bytes]:
+        container = _UNCONSTRAINED.get(self.model) if _hashable(self.model) else None
+        if container is not None and not any(
+            self.options[k] for k in ("include", "exclude", "exclude_none")
+        ):
+            # dict[str, Any], list[Any] and the like: the only check is the container's type.
+            return self._container_checker(container)
         if self.model is None:
             options = self.options
             if not any(options[k] for k in ("include", "exclude", "exclude_none")):
@@ -80,8 +112,13 @@ class ResponseSerializer:
         adapter = self._make_adapter()
         if adapter is None:
             return self._deferred
-        self._adapter = adapter
+        self._use(adapter)
         return self._typed
+
+    def _use(self, adapter: TypeAdapter[Any]) -> None:
+        self._adapter = adapter
+        self._validate = adapter.validator.validate_python
+        self._to_json = adapter.serializer.to_json
 
     def _make_adapter(self) -> TypeAdapter[Any] | None:
         try:
@@ -95,6 +132,24 @@ class ResponseSerializer:
         if rebuild is not None and rebuild(raise_errors=False) is False:
             return None
         return adapter
+
+    def _container_checker(self, container: type) -> Callable[[Any], bytes]:
+        def serialize(value: Any) -> bytes:
+            if not isinstance(value, container):
+                raise ResponseValidationError(
+                    [
+                        {
+                            "type": f"{container.__name__}_type",
+                            "loc": ["response"],
+                            "msg": f"Input should be a valid {container.__name__}",
+                            "input": value,
+                        }
+                    ],
+                    body=value,
+                )
+            return to_json(value)
+
+        return serialize
 
     def _plain(self, value: Any) -> bytes:
         options = self.options
@@ -112,22 +167,20 @@ class ResponseSerializer:
         adapter = self._make_adapter()
         if adapter is None:
             return to_json(value)  # still undefined: by value, never a 500
-        self._adapter = adapter
+        self._use(adapter)
         self.serialize = self._typed
         return self._typed(value)
 
     def _typed(self, value: Any) -> bytes:
-        adapter = self._adapter
-        assert adapter is not None
         trusted = self._trusted_class
         if trusted is None or not isinstance(value, trusted):
             value = self.validate(value)
-        return adapter.dump_json(value, warnings=False, **self.options)
+        # pydantic-core's serializer directly: TypeAdapter's wrapper costs as much again.
+        serialized: bytes = self._to_json(value, **self._dump_options)
+        return serialized
 
     def validate(self, value: Any) -> Any:
         """``value`` checked against the model; ResponseValidationError if it does not fit."""
-        adapter = self._adapter
-        assert adapter is not None
         options = self.options
         if isinstance(value, BaseModel) and (
             options["exclude_unset"] or options["exclude_defaults"]
@@ -139,7 +192,7 @@ class ResponseSerializer:
                 exclude_defaults=options["exclude_defaults"],
             )
         try:
-            return adapter.validate_python(value, from_attributes=True)
+            return self._validate(value, from_attributes=True)
         except PydanticValidationError as exc:
             errors = [
                 {

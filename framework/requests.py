@@ -27,6 +27,15 @@ __all__ = ["ClientDisconnect", "HTTPConnection", "Request"]
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
+def raw_header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower-case bytes) straight from the scope: for the
+    framework's own lookups, which need no :class:`Headers` object."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
 def parse_cookies(header: str) -> dict[str, str]:
     """Parse a ``Cookie`` header leniently, as browsers send it: ``a=1; b="2"``.
 
@@ -218,7 +227,7 @@ class Request(HTTPConnection):
         limit = self._max_body_size
         if limit is None:
             return
-        declared = self.headers.get("content-length")
+        declared = raw_header(self.scope, b"content-length")
         if declared is None:
             return
         try:

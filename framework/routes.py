@@ -30,7 +30,7 @@ from framework.exceptions import (
 from framework.paths import PathTemplate
 from framework.requests import Request
 from framework.responses import JSONResponse, Response
-from framework.solving import Solver
+from framework.solving import Solver, solve_flat
 from framework.types import Receive, Scope, Send
 from framework.websockets import WebSocket
 
@@ -161,9 +161,9 @@ class Route(BaseRoute):
         status = self.status_code
         self._empty_body = status < 200 or status in (204, 304)
         dependant = self.dependant
-        self._simple = dependant.simple
-        self._no_arguments = self._simple and not (
-            dependant.trusted_path or dependant.connection_param
+        self._flat = dependant.flat
+        self._no_arguments = self._flat and not (
+            dependant.trusted_path or dependant.connection_param or dependant.groups
         )
         self._exit_stack = dependant.has_generators
 
@@ -181,10 +181,10 @@ class Route(BaseRoute):
         An exception from the plan or the endpoint is answered here by its registered handler
         (nothing has been sent yet); one without a handler goes on up to the error boundary.
         """
-        if not self._simple:
+        if not self._flat:
             await self._handle_with_plan(scope, receive, send)
             return
-        # Only converted path parameters and perhaps the Request: no validation to run.
+        # Only path, query, header and cookie values: validated without a Solver.
         dependant = self.dependant
         request = None
         try:
@@ -192,8 +192,11 @@ class Route(BaseRoute):
                 call = dependant.call
                 result = await call() if dependant.is_async else await run_in_threadpool(call)
             else:
-                path_params = scope["path_params"]
-                kwargs = {name: path_params[alias] for name, alias in dependant.trusted_path}
+                if dependant.groups:
+                    kwargs = solve_flat(dependant, scope)
+                else:
+                    path_params = scope["path_params"]
+                    kwargs = {name: path_params[alias] for name, alias in dependant.trusted_path}
                 if dependant.connection_param is not None:
                     request = Request(scope, receive, send, max_body_size=self.max_body_size)
                     kwargs[dependant.connection_param] = request

@@ -17,7 +17,7 @@ from pydantic_core import from_json
 
 from framework.background import BackgroundTasks
 from framework.concurrency import run_in_threadpool
-from framework.datastructures import Headers, ImmutableMultiDict, QueryParams, UploadFile
+from framework.datastructures import Headers, UploadFile, parse_query
 from framework.dependencies import (
     BodySpec,
     Dependant,
@@ -27,14 +27,13 @@ from framework.dependencies import (
 )
 from framework.exceptions import RequestValidationError
 from framework.params import File, SecurityScopes
-from framework.requests import HTTPConnection, Request, parse_cookies
+from framework.requests import HTTPConnection, Request, parse_cookies, raw_header
 from framework.responses import Response
 from framework.types import Receive, Scope, Send
 
-__all__ = ["Solver", "validation_errors"]
+__all__ = ["Solver", "parse_location", "solve_flat", "validate_group", "validation_errors"]
 
 _FAILED: Any = object()
-_JSON_MEDIA_TYPES = ("application/json",)
 
 
 def validation_errors(
@@ -219,45 +218,14 @@ class Solver:
 
     # -- locations ----------------------------------------------------------------------------
 
-    def _source(self, location: str) -> Any:
+    def _validate_group(self, group: LocationGroup, values: dict[str, Any]) -> None:
+        location = group.location
         source = self._sources.get(location)
         if source is None:
-            scope = self.scope
-            if location == "query":
-                source = QueryParams(scope.get("query_string", b""))
-            elif location == "header":
-                source = Headers(scope=scope)
-            elif location == "cookie":
-                header = Headers(scope=scope).get("cookie")
-                source = ImmutableMultiDict(parse_cookies(header) if header else {})
-            else:
-                source = ImmutableMultiDict(scope.get("path_params", {}))
-            self._sources[location] = source
-        return source
-
-    def _validate_group(self, group: LocationGroup, values: dict[str, Any]) -> None:
-        source = self._source(group.location)
-        raw: dict[str, Any] = {}
-        for alias, sequence in group.reads:
-            if sequence:
-                found = source.getlist(alias)
-                if found:
-                    raw[alias] = found
-            else:
-                value = source.get(alias)
-                if value is not None:
-                    raw[alias] = value
-        try:
-            validated = group.validator.validate_python(raw)
-        except ValidationError as exc:
-            self.errors.extend(validation_errors(exc, (group.location,), missing_input=False))
-            return
-        if group.model_param is not None:
-            values[group.model_param] = validated
-        else:
-            fields = validated.__dict__
-            for name, key in group.names:
-                values[name] = fields[key]
+            source = self._sources[location] = parse_location(location, self.scope)
+        errors = validate_group(group, source, values)
+        if errors:
+            self.errors.extend(errors)
 
     async def _read_body(self, spec: BodySpec, values: dict[str, Any]) -> None:
         request = self.connection
@@ -270,7 +238,7 @@ class Solver:
         if not body:
             self._missing_body(spec, values)
             return
-        content_type = request.headers.get("content-type")
+        content_type = raw_header(self.scope, b"content-type")
         is_json = content_type is None or _is_json(content_type)
         try:
             if spec.model is not None:
@@ -282,9 +250,10 @@ class Solver:
                 for name, key in spec.names:
                     values[name] = fields[key]
             else:
-                assert spec.adapter is not None
-                adapter = spec.adapter
-                value = adapter.validate_json(body) if is_json else adapter.validate_python(body)
+                validator = spec.validator
+                value = (
+                    validator.validate_json(body) if is_json else validator.validate_python(body)
+                )
                 values[spec.specs[0].name] = value
         except ValidationError as exc:
             self.errors.extend(validation_errors(exc, ("body",)))
@@ -326,9 +295,85 @@ class Solver:
             values[name] = fields[key]
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media in _JSON_MEDIA_TYPES or media.endswith("+json")
+def parse_location(location: str, scope: Scope) -> Any:
+    """What a location's values are read from, parsed once per request: the query string's
+    pairs, the raw header list, the cookies, or the path parameters."""
+    if location == "query":
+        return parse_query(scope.get("query_string", b""))
+    if location == "header":
+        return scope["headers"]
+    if location == "cookie":
+        header = Headers(scope=scope).get("cookie")
+        return parse_cookies(header) if header else {}
+    return scope.get("path_params", {})
+
+
+def _collect(group: LocationGroup, source: Any) -> dict[str, Any]:
+    """The raw values of ``group``'s names (a repeated scalar keeps its last value)."""
+    raw: dict[str, Any] = {}
+    wanted = group.wanted
+    if group.location in ("query", "header"):
+        decode = group.location == "header"
+        for key, value in source:
+            if decode:
+                key = group.header_names.get(key)
+                if key is None:
+                    continue
+                value = value.decode("latin-1")
+            sequence = wanted.get(key)
+            if sequence is None:
+                continue
+            if sequence:
+                raw.setdefault(key, []).append(value)
+            else:
+                raw[key] = value
+    else:
+        for key, sequence in wanted.items():
+            if key in source:
+                raw[key] = [source[key]] if sequence else source[key]
+    return raw
+
+
+def validate_group(
+    group: LocationGroup, source: Any, values: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """Validate one group from its parsed location into ``values``; the errors, if any."""
+    try:
+        validated = group.validator.validate_python(_collect(group, source))
+    except ValidationError as exc:
+        return validation_errors(exc, (group.location,), missing_input=False)
+    if group.model_param is not None:
+        values[group.model_param] = validated
+    else:
+        fields = validated.__dict__
+        for name, key in group.names:
+            values[name] = fields[key]
+    return None
+
+
+def solve_flat(dependant: Dependant, scope: Scope) -> dict[str, Any]:
+    """The arguments of a handler that only reads path, query, header and cookie values (no
+    dependencies, body or injected objects besides the connection): no Solver needed."""
+    values: dict[str, Any] = {}
+    if dependant.trusted_path:
+        path_params = scope["path_params"]
+        for name, alias in dependant.trusted_path:
+            values[name] = path_params[alias]
+    errors: list[dict[str, Any]] = []
+    for group in dependant.groups:
+        found = validate_group(group, parse_location(group.location, scope), values)
+        if found:
+            errors.extend(found)
+    if errors:
+        raise RequestValidationError(errors)
+    return values
+
+
+def _is_json(content_type: bytes) -> bool:
+    if content_type == b"application/json":
+        return True
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")
 
 
 async def _read_files(found: Any) -> Any:

@@ -1,15 +1,12 @@
-"""The benchmark app written with ``framework``.
-
-Kept in one module so that it follows the framework's API as it grows (typed query and body
-parameters will replace the ``request`` reads below).
-"""
+"""The benchmark app written with ``framework``: typed path and query parameters and a body
+model, exactly as the FastAPI app declares them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from benchmarks.endpoints import ROUTE_COUNT, Item
-from framework import App, PlainTextResponse, Request
+from framework import App, PlainTextResponse
 
 NOT_FOUND = b'{"detail":"Not Found"}'
 
@@ -27,12 +24,12 @@ def build(route_count: int = ROUTE_COUNT) -> App:
         return {"message": "Hello, World!"}
 
     @app.get("/items/{item_id:int}")
-    async def read_item(item_id: int, request: Request) -> dict[str, Any]:
-        return {"item_id": item_id, "q": request.query_params.get("q")}
+    async def read_item(item_id: int, q: str | None = None) -> dict[str, Any]:
+        return {"item_id": item_id, "q": q}
 
     @app.post("/items")
-    async def create_item(request: Request) -> Item:
-        return Item.model_validate_json(await request.body())
+    async def create_item(item: Item) -> Item:
+        return item
 
     for number in range(route_count):
         app.get(f"/r{number}/{{x}}")(_numbered_route(number))
