@@ -259,6 +259,16 @@ class Dependant:
             self.context_manager = contextlib.contextmanager(call)
         # Compiled stand-ins for this dependency, by replacement (app.dependency_overrides).
         self.overrides: dict[Any, Dependant] = {}
+        self.injects = False  # set by seal()
+
+    def seal(self) -> None:
+        """Precompute what a request checks, once the parameters are classified."""
+        self.injects = (
+            self.connection_param is not None
+            or self.response_param is not None
+            or self.background_param is not None
+            or self.scopes_param is not None
+        )
 
     @property
     def flat(self) -> bool:
@@ -389,6 +399,7 @@ def compile_dependant(
         else:
             _classify(collected, param_name, base, rest, marker, default, path_names, qualname)
     _build_groups(dependant, collected, path_convertors or {}, qualname)
+    dependant.seal()
     return dependant
 
 

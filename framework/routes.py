@@ -30,7 +30,7 @@ from framework.exceptions import (
 from framework.paths import PathTemplate
 from framework.requests import Request
 from framework.responses import JSONResponse, Response
-from framework.solving import Solver, solve_flat
+from framework.solving import Plan, Solver, solve_flat
 from framework.types import Receive, Scope, Send
 from framework.websockets import WebSocket
 
@@ -165,7 +165,7 @@ class Route(BaseRoute):
         self._no_arguments = self._flat and not (
             dependant.trusted_path or dependant.connection_param or dependant.groups
         )
-        self._exit_stack = dependant.has_generators
+        self.plan = Plan(dependant)
 
     def with_options(self, *, prefix: str = "", **overrides: Any) -> Route:
         """A copy of this route under ``prefix`` with some options replaced."""
@@ -215,7 +215,7 @@ class Route(BaseRoute):
     async def _handle_with_plan(self, scope: Scope, receive: Receive, send: Send) -> None:
         solver = Solver(scope, receive, send, max_body_size=self.max_body_size)
         try:
-            if self._exit_stack:
+            if self.plan.has_generators:
                 # yield dependencies: their code after yield runs once the response is sent,
                 # and sees the endpoint's exception first if it raised.
                 async with contextlib.AsyncExitStack() as stack:
@@ -236,7 +236,7 @@ class Route(BaseRoute):
 
     async def _run(self, solver: Solver, scope: Scope, receive: Receive, send: Send) -> None:
         dependant = self.dependant
-        values = await solver.run(dependant)
+        values = await solver.run(self.plan)
         if dependant.is_async:
             result = await dependant.call(**values)
         else:
@@ -361,6 +361,7 @@ class WebSocketRoute(BaseRoute):
                 raise TypeError(f"WebSocket endpoint {self.name!r} must be an async function")
             if self.dependant.needs_body:
                 raise TypeError(f"WebSocket endpoint {self.name!r} cannot take body parameters")
+            self.plan = Plan(self.dependant)
 
     def with_prefix(self, prefix: str, dependencies: Sequence[Any] = ()) -> WebSocketRoute:
         """A copy of this route under ``prefix``, with ``dependencies`` run first."""
@@ -391,7 +392,7 @@ class WebSocketRoute(BaseRoute):
         solver = Solver(websocket.scope, websocket._receive, websocket._send, connection=websocket)
         async with contextlib.AsyncExitStack() as stack:
             solver.stack = stack
-            values = await solver.run(dependant)
+            values = await solver.run(self.plan)
             await dependant.call(**values)
 
     def __repr__(self) -> str:

@@ -9,6 +9,8 @@ collects every validation error before raising one :class:`RequestValidationErro
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
@@ -31,7 +33,15 @@ from framework.requests import HTTPConnection, Request, parse_cookies, raw_heade
 from framework.responses import Response
 from framework.types import Receive, Scope, Send
 
-__all__ = ["Solver", "parse_location", "solve_flat", "validate_group", "validation_errors"]
+__all__ = [
+    "Plan",
+    "Solver",
+    "Step",
+    "parse_location",
+    "solve_flat",
+    "validate_group",
+    "validation_errors",
+]
 
 _FAILED: Any = object()
 
@@ -82,8 +92,111 @@ class _ThreadedContext:
         return await run_in_threadpool(self.manager.__exit__, exc_type, exc, traceback)
 
 
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One callable of a plan: its dependant, where its dependencies' results are (parameter
+    name or None, slot), and the security scopes required down to it."""
+
+    dependant: Dependant
+    inputs: tuple[tuple[str | None, int], ...]
+    scopes: tuple[str, ...]
+
+    @property
+    def reads_request(self) -> bool:
+        """Whether the callable takes anything from the request besides dependency results."""
+        dependant = self.dependant
+        return bool(
+            dependant.trusted_path or dependant.groups or dependant.injects or dependant.body
+        )
+
+
+class Plan:
+    """A dependant tree flattened, once, into the order its callables run: dependencies before
+    the callables that need them, a cached dependency (same callable and scopes) only once. The
+    last step is the handler. A request runs the steps in a loop, without recursion.
+    """
+
+    def __init__(self, root: Dependant, overrides: Mapping[Any, Any] | None = None) -> None:
+        self.root = root
+        self.steps: list[Step] = []
+        self._slots: dict[Any, int] = {}
+        self._add(root, (), overrides, root=True)
+        # (step, reads from the request, a plain async callable) for the loop in Solver.run
+        self.program = tuple(
+            (
+                step,
+                step.reads_request,
+                step.dependant.is_async and step.dependant.context_manager is None,
+            )
+            for step in self.steps[:-1]
+        )
+        self.has_generators = any(
+            step.dependant.is_generator or step.dependant.is_async_generator for step in self.steps
+        )
+        self.calls = {dependant.call for dependant in root.walk()}
+        self._with_overrides: dict[Any, Plan] = {}
+
+    def _add(
+        self,
+        dependant: Dependant,
+        parent_scopes: tuple[str, ...],
+        overrides: Mapping[Any, Any] | None,
+        root: bool = False,
+    ) -> int:
+        if overrides and not root and dependant.call in overrides:
+            dependant = _overridden(dependant, overrides[dependant.call])
+        scopes = (*parent_scopes, *dependant.scopes)
+        key = None
+        if dependant.use_cache and not root:
+            key = (dependant.call, frozenset(scopes))
+            if key in self._slots:
+                return self._slots[key]
+        inputs = tuple(
+            (sub.name, self._add(sub, scopes, overrides)) for sub in dependant.dependencies
+        )
+        self.steps.append(Step(dependant, inputs, scopes))
+        slot = len(self.steps) - 1
+        if key is not None:
+            self._slots[key] = slot
+        return slot
+
+    def for_overrides(self, overrides: Mapping[Any, Any]) -> Plan:
+        """This plan with ``app.dependency_overrides`` applied (built once per set in use)."""
+        key = tuple((call, overrides[call]) for call in self.calls if call in overrides)
+        if not key:
+            return self
+        plan = self._with_overrides.get(key)
+        if plan is None:
+            if len(self._with_overrides) > 64:
+                self._with_overrides.clear()  # overrides are for tests; keep this bounded
+            plan = self._with_overrides[key] = Plan(self.root, overrides)
+        return plan
+
+
+def _overridden(dependant: Dependant, replacement: Any) -> Dependant:
+    compiled = dependant.overrides.get(replacement)
+    if compiled is None:
+        compiled = dependant.overrides[replacement] = compile_override(dependant, replacement)
+    return compiled
+
+
 class Solver:
-    """Resolves a :class:`Dependant` tree for one request or WebSocket connection."""
+    """Runs a :class:`Plan` for one request or WebSocket connection."""
+
+    __slots__ = (
+        "_connection",
+        "_sources",
+        "background",
+        "body",
+        "errors",
+        "max_body_size",
+        "receive",
+        "responding",
+        "scope",
+        "send",
+        "stack",
+        "sub_response",
+    )
 
     def __init__(
         self,
@@ -102,14 +215,11 @@ class Solver:
         self.max_body_size = max_body_size
         self.stack = stack
         self.errors: list[dict[str, Any]] = []
-        self.cache: dict[Any, Any] = {}
         self.sub_response: Response | None = None
         self.background: BackgroundTasks | None = None
         self.body: Any = None
         self.responding = False  # set once the response starts: later errors are not answered
         self._sources: dict[str, Any] = {}
-        overrides = getattr(scope.get("app"), "dependency_overrides", None)
-        self.overrides: dict[Any, Any] | None = overrides or None
 
     @property
     def connection(self) -> HTTPConnection:
@@ -126,11 +236,48 @@ class Solver:
         connection = self._connection
         return connection if isinstance(connection, Request) else None
 
-    async def run(self, dependant: Dependant) -> dict[str, Any]:
-        """The handler's keyword arguments; raises RequestValidationError on invalid input."""
-        values = await self.solve(dependant, ())
-        if self.errors:
-            raise RequestValidationError(self.errors, body=self._parsed_body())
+    async def run(self, plan: Plan) -> dict[str, Any]:
+        """Run every dependency and return the handler's keyword arguments.
+
+        Every step validates its own parameters, so all problems are reported together; a
+        callable whose parameters or dependencies failed is not called. Raises
+        RequestValidationError when anything failed.
+        """
+        overrides = getattr(self.scope.get("app"), "dependency_overrides", None)
+        if overrides:
+            plan = plan.for_overrides(overrides)
+        results: list[Any] = []
+        errors = self.errors
+        for step, reads_request, plain_async in plan.program:
+            dependant = step.dependant
+            values: dict[str, Any] = {}
+            usable = True
+            for name, slot in step.inputs:
+                value = results[slot]
+                if value is _FAILED:
+                    usable = False
+                elif name is not None:
+                    values[name] = value
+            if reads_request:
+                errors_before = len(errors)
+                self._fill(dependant, values, step.scopes)
+                if dependant.body is not None:
+                    await self._read_body(dependant.body, values)
+                usable = usable and len(errors) == errors_before
+            if not usable:
+                results.append(_FAILED)
+            elif plain_async:
+                results.append(await dependant.call(**values))
+            else:
+                results.append(await self._call(dependant, values))
+        # The handler itself: its arguments, validated like the others.
+        step = plan.steps[-1]
+        values = {name: results[slot] for name, slot in step.inputs if name is not None}
+        self._fill(step.dependant, values, step.scopes)
+        if step.dependant.body is not None:
+            await self._read_body(step.dependant.body, values)
+        if errors:
+            raise RequestValidationError(errors, body=self._parsed_body())
         return values
 
     def _parsed_body(self) -> Any:
@@ -143,70 +290,37 @@ class Solver:
 
     # -- one callable -------------------------------------------------------------------------
 
-    async def solve(self, dependant: Dependant, scopes: tuple[str, ...]) -> dict[str, Any]:
-        """The arguments of one callable: dependencies first, then each location's group."""
-        values: dict[str, Any] = {}
+    def _fill(self, dependant: Dependant, values: dict[str, Any], scopes: tuple[str, ...]) -> None:
+        """The arguments read from the request (all but the body) and the injected objects."""
         if dependant.trusted_path:
             path_params = self.scope["path_params"]
             for name, alias in dependant.trusted_path:
                 values[name] = path_params[alias]
-        for sub in dependant.dependencies:
-            value = await self.resolve(sub, scopes)
-            if sub.name is not None and value is not _FAILED:
-                values[sub.name] = value
         for group in dependant.groups:
             self._validate_group(group, values)
-        if dependant.body is not None:
-            await self._read_body(dependant.body, values)
-        if dependant.connection_param is not None:
-            values[dependant.connection_param] = self.connection
-        if dependant.response_param is not None:
-            values[dependant.response_param] = self._sub_response()
-        if dependant.background_param is not None:
-            if self.background is None:
-                self.background = BackgroundTasks()
-            values[dependant.background_param] = self.background
-        if dependant.scopes_param is not None:
-            values[dependant.scopes_param] = SecurityScopes(list(scopes))
-        return values
+        if dependant.injects:
+            if dependant.connection_param is not None:
+                values[dependant.connection_param] = self.connection
+            if dependant.response_param is not None:
+                values[dependant.response_param] = self._sub_response()
+            if dependant.background_param is not None:
+                if self.background is None:
+                    self.background = BackgroundTasks()
+                values[dependant.background_param] = self.background
+            if dependant.scopes_param is not None:
+                values[dependant.scopes_param] = SecurityScopes(list(scopes))
 
-    async def resolve(self, dependant: Dependant, scopes: tuple[str, ...]) -> Any:
-        """Call one dependency (from the cache if it already ran for this request)."""
-        if self.overrides is not None and dependant.call in self.overrides:
-            dependant = self._override(dependant)
-        if dependant.scopes:
-            scopes = (*scopes, *dependant.scopes)
-        key = (dependant.call, tuple(sorted(set(scopes)))) if dependant.use_cache else None
-        if key is not None and key in self.cache:
-            return self.cache[key]
-        errors_before = len(self.errors)
-        values = await self.solve(dependant, scopes)
-        if len(self.errors) != errors_before:
-            return _FAILED
-        if dependant.is_async_generator or dependant.is_generator:
+    async def _call(self, dependant: Dependant, values: dict[str, Any]) -> Any:
+        if dependant.context_manager is not None:  # a yield dependency
             if self.stack is None:
                 raise RuntimeError("A yield dependency needs the route's exit stack")
-            assert dependant.context_manager is not None
             manager = dependant.context_manager(**values)
             if dependant.is_async_generator:
-                value = await self.stack.enter_async_context(manager)
-            else:
-                value = await self.stack.enter_async_context(_ThreadedContext(manager))
-        elif dependant.is_async:
-            value = await dependant.call(**values)
-        else:
-            value = await run_in_threadpool(dependant.call, **values)
-        if key is not None:
-            self.cache[key] = value
-        return value
-
-    def _override(self, dependant: Dependant) -> Dependant:
-        assert self.overrides is not None
-        replacement = self.overrides[dependant.call]
-        compiled = dependant.overrides.get(replacement)
-        if compiled is None:
-            compiled = dependant.overrides[replacement] = compile_override(dependant, replacement)
-        return compiled
+                return await self.stack.enter_async_context(manager)
+            return await self.stack.enter_async_context(_ThreadedContext(manager))
+        if dependant.is_async:
+            return await dependant.call(**values)
+        return await run_in_threadpool(dependant.call, **values)
 
     def _sub_response(self) -> Response:
         if self.sub_response is None:
