@@ -386,8 +386,18 @@ def compile_dependant(
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             continue
         annotation = hints.get(param_name, parameter.annotation)
-        if annotation is inspect.Parameter.empty or isinstance(annotation, str):
-            annotation = Any  # none, or a name that cannot be resolved (TYPE_CHECKING imports)
+        if isinstance(annotation, str):
+            # A name that cannot be resolved: a TYPE_CHECKING import, or a class defined inside a
+            # function under `from __future__ import annotations`. With a default the parameter
+            # still works (as Any); without one, guessing would silently misread it.
+            if parameter.default is inspect.Parameter.empty:
+                raise TypeError(
+                    f"Cannot resolve the annotation {annotation!r} of parameter {param_name!r} "
+                    f"of {qualname}: define the names it uses at module level"
+                )
+            annotation = Any
+        elif annotation is inspect.Parameter.empty:
+            annotation = Any
         base, metadata = _split_annotated(annotation)
         marker, rest, default = _marker_of(metadata, parameter.default)
         if isinstance(marker, Depends):

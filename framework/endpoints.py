@@ -24,7 +24,7 @@ from pydantic_core import from_json
 
 from framework import status
 from framework.types import Message, Receive, Scope, Send
-from framework.websockets import WebSocket, WebSocketState
+from framework.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 __all__ = ["WebSocketEndpoint"]
 
@@ -78,6 +78,9 @@ class WebSocketEndpoint:
                     await websocket.close(close_code, str(exc))
                     break
                 await self.on_receive(websocket, data)
+        except WebSocketDisconnect as exc:  # the client left while on_receive was sending
+            close_code = exc.code
+            raise
         except Exception:
             close_code = status.WS_1011_INTERNAL_ERROR
             raise

@@ -164,7 +164,12 @@ async def answer_websocket_error(exc: Exception, websocket: WebSocket) -> None:
     else:
         response = await call_handler(handler, websocket, exc)
     if websocket.application_state is WebSocketState.CONNECTING:
-        if isinstance(response, Response) and _supports_denial(websocket):
+        # A denial response needs its body up front: a streaming one cannot be used here.
+        if (
+            isinstance(response, Response)
+            and not response.watches_disconnect
+            and _supports_denial(websocket)
+        ):
             await websocket.send_denial_response(response)
         else:
             await _close(websocket, 1011 if handler is None else 1008, "")
@@ -177,5 +182,6 @@ def _supports_denial(websocket: WebSocket) -> bool:
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    with contextlib.suppress(WebSocketDisconnect, OSError):  # the client may be gone already
+    # The client may be gone already; servers then refuse the close (uvicorn: RuntimeError).
+    with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
         await websocket.close(code, reason)

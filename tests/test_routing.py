@@ -480,6 +480,14 @@ def test_one_unresolvable_annotation_does_not_hide_the_request_parameter() -> No
     assert TestClient(app).get("/x/3").json() == {"name": "/x/3", "price": 3.0}
 
 
+def test_an_unresolvable_annotation_without_default_fails_at_registration() -> None:
+    async def handler(user: NotDefinedAnywhere) -> None:  # type: ignore[name-defined]  # noqa: F821
+        return None
+
+    with pytest.raises(TypeError, match="Cannot resolve the annotation 'NotDefinedAnywhere'"):
+        App().get("/u")(handler)
+
+
 def test_path_param_missing_from_signature_is_still_in_request() -> None:
     app = App()
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -16,8 +18,10 @@ from framework import (
     Request,
     Response,
     StreamingResponse,
+    WebSocket,
+    WebSocketDisconnect,
 )
-from framework.testclient import TestClient
+from framework.testclient import TestClient, WebSocketDenialResponse
 
 
 @pytest.fixture
@@ -398,3 +402,425 @@ async def test_async_client_sync_handler_and_root_path() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://asgi.test") as client:
         data = (await client.get("/sync")).json()
     assert data == {"url": "http://asgi.test/mounted/sync", "root_path": "/mounted"}
+
+
+# -- WebSockets -----------------------------------------------------------------------------------
+
+
+def make_raw_websocket_app(script: Any) -> Any:
+    """A raw ASGI app that records its scope and runs ``script(receive, send)``."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            app.scopes.append(scope)  # type: ignore[attr-defined]
+            await script(receive, send)
+
+    app.scopes = []  # type: ignore[attr-defined]
+    return app
+
+
+async def accept_and_echo_once(receive: Any, send: Any) -> None:
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept"})
+    message = await receive()
+    await send({"type": "websocket.send", "text": message.get("text")})
+    await send({"type": "websocket.close", "code": 1000})
+
+
+def test_websocket_scope() -> None:
+    app = make_raw_websocket_app(accept_and_echo_once)
+    client = TestClient(app, cookies={"c": "1"}, headers={"x-default": "d"})
+    with client.websocket_connect(
+        "/ws/a%20b?q=1", subprotocols=["chat", "superchat"], headers={"x-user": "ada"}
+    ) as ws:
+        ws.send_text("hi")
+        assert ws.receive_text() == "hi"
+    scope = app.scopes[0]
+    headers = dict(scope["headers"])
+    assert scope["type"] == "websocket"
+    assert scope["asgi"]["spec_version"] == "2.4"
+    assert scope["scheme"] == "ws"
+    assert scope["path"] == "/ws/a b"
+    assert scope["raw_path"] == b"/ws/a%20b"
+    assert scope["query_string"] == b"q=1"
+    assert scope["root_path"] == ""
+    assert scope["subprotocols"] == ["chat", "superchat"]
+    assert scope["client"] == ("testclient", 50000)
+    assert scope["server"] == ("testserver", 80)
+    assert scope["extensions"] == {"websocket.http.response": {}}
+    assert scope["state"] == {}
+    assert headers[b"host"] == b"testserver"
+    assert headers[b"sec-websocket-protocol"] == b"chat, superchat"
+    assert headers[b"upgrade"] == b"websocket"
+    assert headers[b"connection"] == b"upgrade"
+    assert headers[b"x-user"] == b"ada"
+    assert headers[b"x-default"] == b"d"
+    assert headers[b"cookie"] == b"c=1"
+    assert all(name == name.lower() for name, _ in scope["headers"])
+
+
+def test_websocket_scheme_port_and_root_path() -> None:
+    app = make_raw_websocket_app(accept_and_echo_once)
+    for client, url in [
+        (TestClient(app, base_url="https://secure.test"), "/ws"),
+        (TestClient(app, base_url="https://secure.test"), "wss://secure.test/ws"),
+        (TestClient(app, root_path="/api"), "ws://testserver:8080/ws"),
+    ]:
+        with client.websocket_connect(url) as ws:
+            ws.send_text("x")
+            ws.receive_text()
+    first, second, third = app.scopes
+    assert (first["scheme"], first["server"]) == ("wss", ("secure.test", 443))
+    assert (second["scheme"], second["server"]) == ("wss", ("secure.test", 443))
+    assert (third["scheme"], third["server"]) == ("ws", ("testserver", 8080))
+    assert (third["path"], third["raw_path"], third["root_path"]) == ("/api/ws", b"/api/ws", "/api")
+    assert dict(third["headers"])[b"host"] == b"testserver:8080"
+
+
+def test_websocket_accept_details_and_raw_messages() -> None:
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": "chat", "headers": [(b"x-a", b"1")]})
+        await send({"type": "websocket.send", "bytes": b"\x01"})
+        await send({"type": "websocket.send", "text": "t"})
+        await send({"type": "websocket.close", "code": 4000, "reason": "bye"})
+
+    with TestClient(make_raw_websocket_app(script)).websocket_connect("/") as ws:
+        assert ws.accepted_subprotocol == "chat"
+        assert ws.extra_headers == [(b"x-a", b"1")]
+        with pytest.raises(TypeError, match="Expected a text WebSocket message, got a binary"):
+            ws.receive_text()
+        with pytest.raises(TypeError, match="Expected a binary WebSocket message, got a text"):
+            ws.receive_bytes()
+        assert ws.receive() == {"type": "websocket.close", "code": 4000, "reason": "bye"}
+        for _ in range(2):  # a closed connection keeps saying so
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive()
+            assert (closed.value.code, closed.value.reason) == (4000, "bye")
+        with pytest.raises(RuntimeError, match=r"Cannot send: the WebSocket is closed \(code 4000"):
+            ws.send_text("late")
+
+
+def test_websocket_refused_with_close() -> None:
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.close", "code": 4003, "reason": "no entry"})
+
+    entered: list[bool] = []
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        TestClient(make_raw_websocket_app(script)).websocket_connect("/"),
+    ):
+        entered.append(True)
+    assert (refused.value.code, refused.value.reason) == (4003, "no entry")
+    assert entered == []
+
+
+def test_websocket_denial_response() -> None:
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 403,
+                "headers": [(b"content-type", b"application/json"), (b"x-reason", b"token")],
+            }
+        )
+        await send(
+            {"type": "websocket.http.response.body", "body": b'{"detail":', "more_body": True}
+        )
+        await send({"type": "websocket.http.response.body", "body": b'"Forbidden"}'})
+
+    with (
+        pytest.raises(WebSocketDenialResponse) as denied,
+        TestClient(make_raw_websocket_app(script)).websocket_connect("/"),
+    ):
+        pass
+    response = denied.value
+    assert response.status_code == 403
+    assert response.headers["x-reason"] == "token"
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == b'{"detail":"Forbidden"}'
+    assert response.text == '{"detail":"Forbidden"}'
+    assert response.json() == {"detail": "Forbidden"}
+    assert "403" in str(response)
+
+
+def test_websocket_app_returning_without_answering_the_handshake() -> None:
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+
+    app = make_raw_websocket_app(script)
+    with (
+        pytest.raises(RuntimeError, match="without answering the handshake"),
+        TestClient(app).websocket_connect("/"),
+    ):
+        pass
+    with (
+        pytest.raises(WebSocketDenialResponse) as denied,
+        TestClient(app, raise_server_exceptions=False).websocket_connect("/"),
+    ):
+        pass
+    assert denied.value.status_code == 500
+
+
+def test_websocket_app_exception_before_the_handshake() -> None:
+    async def script(receive: Any, send: Any) -> None:
+        raise LookupError("broken before accept")
+
+    app = make_raw_websocket_app(script)
+    with (
+        pytest.raises(LookupError, match="broken before accept"),
+        TestClient(app).websocket_connect("/"),
+    ):
+        pass
+    with (
+        pytest.raises(WebSocketDenialResponse),
+        TestClient(app, raise_server_exceptions=False).websocket_connect("/"),
+    ):
+        pass
+
+
+def test_websocket_app_exception_comes_after_the_messages_sent_before_it() -> None:
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": "first"})
+        raise ValueError("broken after accept")
+
+    app = make_raw_websocket_app(script)
+    with TestClient(app).websocket_connect("/") as ws:
+        assert ws.receive_text() == "first"
+        with pytest.raises(ValueError, match="broken after accept"):
+            ws.receive_text()
+        # Reported once: the next receive says the connection is gone, and leaving is quiet.
+        with pytest.raises(WebSocketDisconnect) as gone:
+            ws.receive_text()
+        assert gone.value.code == 1006
+
+    with TestClient(app, raise_server_exceptions=False).websocket_connect("/") as ws:
+        assert ws.receive_text() == "first"
+        with pytest.raises(WebSocketDisconnect) as gone:
+            ws.receive_text()
+        assert gone.value.code == 1006
+
+
+def test_websocket_app_exception_is_raised_on_exit() -> None:
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+        raise ValueError("broken by a message")
+
+    app = make_raw_websocket_app(script)
+    with (
+        pytest.raises(ValueError, match="broken by a message"),
+        TestClient(app).websocket_connect("/") as ws,
+    ):
+        ws.send_text("boom")
+    with TestClient(app, raise_server_exceptions=False).websocket_connect("/") as ws:
+        ws.send_text("boom")
+
+
+def test_websocket_error_in_the_test_is_not_hidden() -> None:
+    seen: list[Any] = []
+
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        seen.append(await receive())
+        # Sending to a client that left raises the server's OSError; the app may let it
+        # escape, as a server does not report that as an application error.
+        await send({"type": "websocket.send", "text": "after the disconnect"})
+
+    app = make_raw_websocket_app(script)
+    with pytest.raises(KeyError, match="from the test"), TestClient(app).websocket_connect("/"):
+        raise KeyError("from the test")
+    assert seen == [{"type": "websocket.disconnect", "code": 1000, "reason": ""}]
+
+
+def test_websocket_app_returning_without_close_is_an_abnormal_closure() -> None:
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": "only"})
+
+    with TestClient(make_raw_websocket_app(script)).websocket_connect("/") as ws:
+        ws.send_text("to nobody")  # whether or not the app has returned yet: no error
+        assert ws.receive_text() == "only"
+        with pytest.raises(WebSocketDisconnect) as gone:
+            ws.receive_text()
+        assert gone.value.code == 1006
+        with pytest.raises(RuntimeError, match="closed"):
+            ws.send_text("to nobody")
+
+
+def test_websocket_client_close_reaches_the_app() -> None:
+    seen: list[Any] = []
+
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        seen.append(await receive())
+        seen.append(await receive())  # servers repeat the disconnect
+        try:
+            await send({"type": "websocket.send", "text": "too late"})
+        except OSError as exc:
+            seen.append(str(exc))
+        await send({"type": "websocket.close", "code": 1000})  # allowed: nothing happens
+        seen.append("done")
+
+    with TestClient(make_raw_websocket_app(script)).websocket_connect("/") as ws:
+        ws.close(4004, "leaving")
+        ws.close(1000)  # closing twice does nothing
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
+        assert (closed.value.code, closed.value.reason) == (4004, "leaving")
+        with pytest.raises(RuntimeError, match="Cannot send: the WebSocket is closed"):
+            ws.send_bytes(b"x")
+    disconnect = {"type": "websocket.disconnect", "code": 4004, "reason": "leaving"}
+    assert seen == [
+        disconnect,
+        disconnect,
+        "Cannot send 'websocket.send': the client has disconnected",
+        "done",
+    ]
+
+
+def test_websocket_exit_sends_1000_and_waits_for_the_app() -> None:
+    seen: list[Any] = []
+
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        seen.append(await receive())
+        await anyio.sleep(0.01)  # some cleanup that takes a moment
+        seen.append("cleaned up")
+
+    with TestClient(make_raw_websocket_app(script)).websocket_connect("/"):
+        pass
+    assert seen == [{"type": "websocket.disconnect", "code": 1000, "reason": ""}, "cleaned up"]
+
+
+def test_websocket_app_ignoring_the_disconnect_is_cancelled() -> None:
+    seen: list[str] = []
+
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            seen.append("cancelled")
+            raise
+
+    with TestClient(make_raw_websocket_app(script)).websocket_connect("/") as ws:
+        ws.close_timeout = 0.05
+    assert seen == ["cancelled"]
+
+
+@pytest.mark.parametrize(
+    ("messages", "error"),
+    [
+        (
+            [{"type": "websocket.send", "text": "early"}],
+            "Unexpected ASGI message 'websocket.send' on a WebSocket in state 'connecting': "
+            "expected 'websocket.accept' or 'websocket.close' or 'websocket.http.response.start'",
+        ),
+        (
+            [{"type": "websocket.accept"}, {"type": "websocket.accept"}],
+            "Unexpected ASGI message 'websocket.accept' on a WebSocket in state 'open'",
+        ),
+        (
+            [
+                {"type": "websocket.accept"},
+                {"type": "websocket.close"},
+                {"type": "websocket.close"},
+            ],
+            "in state 'closed': expected nothing more",
+        ),
+        (
+            [{"type": "websocket.accept"}, {"type": "websocket.send"}],
+            "A 'websocket.send' message needs 'text' or 'bytes'",
+        ),
+    ],
+)
+def test_websocket_protocol_errors_are_raised_in_the_app(
+    messages: list[dict[str, Any]], error: str
+) -> None:
+    async def script(receive: Any, send: Any) -> None:
+        await receive()
+        for message in messages:
+            await send(message)
+
+    with (
+        pytest.raises(RuntimeError, match=re.escape(error)),
+        TestClient(make_raw_websocket_app(script)).websocket_connect("/") as ws,
+    ):
+        ws.receive()
+        ws.receive()
+
+
+def test_websocket_session_outside_a_with_block() -> None:
+    session = TestClient(make_raw_websocket_app(accept_and_echo_once)).websocket_connect("/")
+    with pytest.raises(RuntimeError, match="not open"):
+        session.send_text("x")
+    with pytest.raises(RuntimeError, match="not open"):
+        session.receive()
+    with session:
+        session.send_text("x")
+        assert session.receive_text() == "x"
+    with pytest.raises(RuntimeError, match="only be entered once"), session:
+        pass
+
+
+def test_websocket_with_lifespan_portal_and_trio() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[dict[str, str]]:
+        yield {"token": "t0k3n"}
+
+    app = App(lifespan=lifespan)
+
+    @app.websocket("/ws")
+    async def ws_route(websocket: WebSocket) -> None:
+        await websocket.accept()
+        async for text in websocket.iter_text():
+            await websocket.send_text(f"{websocket.state.token}:{text}")
+
+    for backend in ("asyncio", "trio"):
+        with (
+            TestClient(app, backend=backend) as client,
+            client.websocket_connect("/ws") as ws1,
+            client.websocket_connect("/ws") as ws2,
+        ):
+            ws1.send_text("one")
+            ws2.send_text("two")
+            assert ws2.receive_text() == "t0k3n:two"
+            assert ws1.receive_text() == "t0k3n:one"
+
+
+def test_websocket_and_http_share_the_event_loop_inside_with() -> None:
+    app = App()
+    listeners: list[WebSocket] = []
+
+    @app.websocket("/events")
+    async def events(websocket: WebSocket) -> None:
+        await websocket.accept()
+        listeners.append(websocket)
+        await websocket.send_text("listening")
+        async for _ in websocket.iter_text():
+            pass
+        listeners.remove(websocket)
+
+    @app.post("/notify")
+    async def notify(request: Request) -> int:
+        text = (await request.body()).decode()
+        for websocket in listeners:
+            await websocket.send_text(text)
+        return len(listeners)
+
+    with TestClient(app) as client, client.websocket_connect("/events") as ws:
+        assert ws.receive_text() == "listening"
+        assert client.post("/notify", content=b"news").json() == 1
+        assert ws.receive_text() == "news"
+    assert listeners == []
