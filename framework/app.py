@@ -148,6 +148,13 @@ class App(RouteDecorators):
         """The path of the route called ``name``, with ``params`` filled in."""
         return self.router.url_path_for(name, **params)
 
+    def mount(self, path: str, app: Any, name: str | None = None) -> None:
+        """Serve any ASGI ``app`` (another App, StaticFiles, ...) at ``path`` and below.
+
+        The mounted app sees ``root_path`` extended by ``path``; its own lifespan is not run.
+        """
+        self.router.mount(path, app, name=name)
+
     # -- middleware and errors ------------------------------------------------------------------
 
     def add_middleware(self, cls: Any, *args: Any, **options: Any) -> None:

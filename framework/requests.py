@@ -104,8 +104,11 @@ class HTTPConnection(Mapping[str, Any]):
 
     @property
     def base_url(self) -> URL:
-        """The URL of the application's root (scheme, host and ``root_path``), ending in ``/``."""
-        root_path = self.scope.get("root_path", "")
+        """The URL of the application's root (scheme, host and ``root_path``), ending in ``/``.
+
+        Inside a mounted app this is still the outermost app's root, the base ``url_for`` needs.
+        """
+        root_path = self.scope.get("app_root_path", self.scope.get("root_path", ""))
         return self.url.replace(path=root_path.rstrip("/") + "/", query="", fragment="")
 
     @property

@@ -20,6 +20,7 @@ from framework.responses import JSONResponse, RedirectResponse, Response
 from framework.routes import (
     UNSET,
     BaseRoute,
+    Mount,
     NoMatchFound,
     Route,
     RouteOptions,
@@ -30,6 +31,7 @@ from framework.types import Receive, Scope, Send
 __all__ = [
     "UNSET",
     "BaseRoute",
+    "Mount",
     "NoMatchFound",
     "Route",
     "RouteDecorators",
@@ -183,6 +185,7 @@ class Router(RouteDecorators):
         self.routes: list[BaseRoute] = []
         self._http: PathIndex[_MethodTable] = PathIndex()
         self._websockets: PathIndex[WebSocketRoute] = PathIndex()
+        self._mounts: list[Mount] = []
         # Whether any HTTP template can match a path ending in "/" (other than "/" itself):
         # when none can, a 404 needs no search for a trailing-slash redirect target.
         self._slash_targets = False
@@ -209,6 +212,8 @@ class Router(RouteDecorators):
             and self._websockets.setdefault(route.template, lambda: route) is not route
         ):
             raise ValueError(f"A WebSocket route for {route.path!r} already exists")
+        elif isinstance(route, Mount):
+            self._mounts.append(route)
         self.routes.append(route)
 
     def _route_options(self, options: RouteOptions) -> RouteOptions:
@@ -274,6 +279,8 @@ class Router(RouteDecorators):
                 self.add_route(route.with_options(prefix=outer.prefix, **options))
             elif isinstance(route, WebSocketRoute):
                 self.add_route(route.with_prefix(outer.prefix, outer.dependencies))
+            elif isinstance(route, Mount):
+                self.add_route(route.with_prefix(outer.prefix))
             else:
                 self.add_route(route)
 
@@ -285,6 +292,10 @@ class Router(RouteDecorators):
             self.prefix + path, endpoint, name=name, dependencies=self.dependencies
         )
         self.add_route(route)
+
+    def mount(self, path: str, app: Any, name: str | None = None) -> None:
+        """Serve the ASGI ``app`` at ``self.prefix + path`` and below (see :class:`Mount`)."""
+        self.add_route(Mount(self.prefix + path, app, name=name))
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -313,6 +324,11 @@ class Router(RouteDecorators):
                     scope["route"] = route
                     await route.handle(scope, receive, send)
                     return
+            if found is None and self._mounts:
+                for mount in self._mounts:
+                    if mount.matches(path):
+                        await mount.handle(scope, receive, send, path)
+                        return
             await self._http_fallback(scope, receive, send, path, found is not None)
         elif kind == "websocket":
             await self._websocket(scope, receive, send)
@@ -351,8 +367,13 @@ class Router(RouteDecorators):
             raise exc
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = self._websockets.find(route_path(scope))
+        path = route_path(scope)
+        found = self._websockets.find(path)
         if found is None:
+            for mount in self._mounts:
+                if mount.matches(path):
+                    await mount.handle(scope, receive, send, path)
+                    return
             # Refuse the handshake (servers answer 403), as Starlette does.
             await send({"type": "websocket.close", "code": 1000, "reason": ""})
             return
