@@ -135,6 +135,10 @@ class Route(BaseRoute):
         self.tags = list(options.get("tags") or [])
         self.dependencies = list(options.get("dependencies") or [])
         self.include_in_schema = options.get("include_in_schema", True)
+        self.responses = dict(options.get("responses") or {})
+        self.summary = options.get("summary")
+        self.description = options.get("description")
+        self.deprecated = options.get("deprecated")
         self.max_body_size: int | None = options.get("max_body_size", UNSET)
         self.dependant = compile_dependant(
             endpoint,
