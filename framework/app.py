@@ -18,6 +18,7 @@ from typing_extensions import Unpack
 from framework.concurrency import is_async_callable, run_in_threadpool
 from framework.datastructures import State, URLPath
 from framework.exception_handlers import DEFAULT_HANDLERS, ExceptionHandler
+from framework.formparsers import FormLimits
 from framework.middleware import Middleware
 from framework.middleware.base import BaseHTTPMiddleware, DispatchFunction
 from framework.middleware.errors import ServerErrorMiddleware
@@ -51,6 +52,8 @@ class App(RouteDecorators):
       ``on_shutdown`` (lists of callables) run before entering and after leaving it.
     - ``max_body_size``: request body limit in bytes (16 MiB; ``None`` lifts it). Routers and
       routes can set their own; the most specific wins. Past it the answer is 413.
+    - ``form_limits``: a :class:`~framework.formparsers.FormLimits` for form bodies (parts,
+      fields, field and file sizes; 413 past them). Routers and routes can set their own.
     - ``root_path``: the path prefix the app is served under behind a proxy.
     - ``title``, ``version``, ``description``: describe the API (used by the OpenAPI document).
     """
@@ -73,6 +76,7 @@ class App(RouteDecorators):
         default_response_class: type[Response] = JSONResponse,
         root_path: str = "",
         redirect_slashes: bool = True,
+        form_limits: FormLimits | None = None,
     ) -> None:
         self.debug = debug
         self.title = title
@@ -86,6 +90,7 @@ class App(RouteDecorators):
             max_body_size=max_body_size,
             default_response_class=default_response_class,
             redirect_slashes=redirect_slashes,
+            form_limits=form_limits,
         )
         self.user_middleware: list[Middleware] = list(middleware or [])
         self.exception_handlers: dict[Any, ExceptionHandler] = {

@@ -333,17 +333,27 @@ class Request(HTTPConnection):
     async def form(
         self,
         *,
-        max_files: int = DEFAULT_LIMITS.max_files,
-        max_fields: int = DEFAULT_LIMITS.max_fields,
-        max_part_size: int = DEFAULT_LIMITS.max_part_size,
+        max_files: int | None = None,
+        max_fields: int | None = None,
+        max_part_size: int | None = None,
+        max_file_size: int | None = None,
     ) -> FormData:
         """The body parsed as a urlencoded or multipart form (cached).
 
         Files become :class:`~framework.datastructures.UploadFile` objects spooled to a temporary
-        file past 1 MiB. Another content type gives 415, a malformed body 400.
+        file past 1 MiB. Another content type gives 415, a malformed or truncated body 400, a
+        form past its limits 413. Limits not given here come from the route's ``form_limits``
+        (else :data:`~framework.formparsers.DEFAULT_LIMITS`).
         """
         if self._form is None:
-            limits = FormLimits(max_files, max_fields, max_part_size)
+            route_limits = getattr(self.scope.get("route"), "form_limits", None)
+            base: FormLimits = route_limits or DEFAULT_LIMITS
+            limits = FormLimits(
+                base.max_files if max_files is None else max_files,
+                base.max_fields if max_fields is None else max_fields,
+                base.max_part_size if max_part_size is None else max_part_size,
+                base.max_file_size if max_file_size is None else max_file_size,
+            )
             self._form = await parse_form(self.headers, self.stream(), limits)
         return self._form
 

@@ -27,6 +27,7 @@ from framework.exceptions import (
     RequestValidationError,
     WebSocketRequestValidationError,
 )
+from framework.formparsers import FormLimits
 from framework.paths import PathTemplate
 from framework.requests import Request
 from framework.responses import JSONResponse, RedirectResponse, Response
@@ -80,6 +81,7 @@ class RouteOptions(TypedDict, total=False):
     operation_id: str | None
     openapi_extra: dict[str, Any] | None
     max_body_size: int | None
+    form_limits: FormLimits | None
 
 
 class BaseRoute:
@@ -140,6 +142,7 @@ class Route(BaseRoute):
         self.description = options.get("description")
         self.deprecated = options.get("deprecated")
         self.max_body_size: int | None = options.get("max_body_size", UNSET)
+        self.form_limits: FormLimits | None = options.get("form_limits")
         self.dependant = compile_dependant(
             endpoint,
             path=path,

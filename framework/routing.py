@@ -15,6 +15,7 @@ from typing_extensions import Unpack
 from framework.datastructures import URL, URLPath
 from framework.exception_handlers import answer_with_handler
 from framework.exceptions import HTTPException
+from framework.formparsers import FormLimits
 from framework.paths import PathIndex
 from framework.responses import JSONResponse, RedirectResponse, Response
 from framework.routes import (
@@ -170,6 +171,7 @@ class Router(RouteDecorators):
         deprecated: bool | None = None,
         include_in_schema: bool = True,
         redirect_slashes: bool = True,
+        form_limits: FormLimits | None = None,
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ValueError("A router prefix must start with '/' and not end with '/'")
@@ -182,6 +184,7 @@ class Router(RouteDecorators):
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
         self.redirect_slashes = redirect_slashes
+        self.form_limits = form_limits
         self.routes: list[BaseRoute] = []
         self._http: PathIndex[_MethodTable] = PathIndex()
         self._websockets: PathIndex[WebSocketRoute] = PathIndex()
@@ -224,6 +227,8 @@ class Router(RouteDecorators):
         merged["responses"] = {**self.responses, **(options.get("responses") or {})}
         if options.get("max_body_size", UNSET) is UNSET:
             merged["max_body_size"] = self.max_body_size
+        if options.get("form_limits") is None and self.form_limits is not None:
+            merged["form_limits"] = self.form_limits
         if "response_class" not in options:
             merged["response_class"] = self.default_response_class
         if options.get("deprecated") is None and self.deprecated is not None:
@@ -269,6 +274,7 @@ class Router(RouteDecorators):
             dependencies=[*self.dependencies, *(dependencies or [])],
             responses={**self.responses, **(responses or {})},
             max_body_size=self.max_body_size,
+            form_limits=self.form_limits,
             deprecated=deprecated,
             include_in_schema=include_in_schema,
         )
