@@ -204,3 +204,127 @@ class ResponseSerializer:
                 for error in exc.errors(include_url=False)
             ]
             raise ResponseValidationError(errors, body=value) from None
+
+
+# -- jsonable_encoder ---------------------------------------------------------------------------
+# Imported here rather than at the top while the serializer above is being reworked in parallel;
+# they can join the import block at the top of the module later.
+import datetime  # noqa: E402
+from collections import deque  # noqa: E402
+from decimal import Decimal  # noqa: E402
+from enum import Enum  # noqa: E402
+from pathlib import PurePath  # noqa: E402
+from types import GeneratorType  # noqa: E402
+
+from pydantic_core import PydanticSerializationError, to_jsonable_python  # noqa: E402
+
+__all__ += ["jsonable_encoder"]
+
+_SEQUENCES = (list, tuple, set, frozenset, deque, GeneratorType)
+
+
+def jsonable_encoder(
+    obj: Any,
+    include: IncEx = None,
+    exclude: IncEx = None,
+    by_alias: bool = True,
+    exclude_unset: bool = False,
+    exclude_defaults: bool = False,
+    exclude_none: bool = False,
+    custom_encoder: dict[Any, Callable[[Any], Any]] | None = None,
+    sqlalchemy_safe: bool = True,
+) -> Any:
+    """``obj`` as plain JSON-compatible Python data (dicts, lists, str, int, float, bool, None),
+    ready for ``json.dumps`` or for storing, as FastAPI's ``jsonable_encoder`` returns it.
+
+    - pydantic models are dumped in JSON mode with ``include``, ``exclude``, ``by_alias``,
+      ``exclude_unset``, ``exclude_defaults`` and ``exclude_none``; dataclasses become dicts.
+    - dicts: ``include``/``exclude`` select top-level keys, ``exclude_none`` drops ``None``
+      values at every level, keys are encoded too. Lists, tuples, sets, deques and generators
+      become lists (``include``/``exclude`` then apply to each item).
+    - ``datetime``/``date``/``time`` give ``isoformat()``, ``timedelta`` its seconds as a float,
+      ``Decimal`` an int (no fractional digits) or a float, an ``Enum`` its value, a path its
+      string; UUIDs, IP addresses, URLs, bytes, secrets and the other types pydantic knows are
+      converted by pydantic-core.
+    - ``custom_encoder`` maps a type to a function, tried first (the exact type, then
+      ``isinstance``). Any other object is read as ``dict(obj)``, then ``vars(obj)`` (skipping
+      ``_sa*`` attributes of SQLAlchemy objects while ``sqlalchemy_safe``); else ``ValueError``.
+    """
+    if custom_encoder:
+        encoder = custom_encoder.get(type(obj))
+        if encoder is None:
+            encoder = next(
+                (func for kind, func in custom_encoder.items() if isinstance(obj, kind)), None
+            )
+        if encoder is not None:
+            return encoder(obj)
+
+    if obj is None or (isinstance(obj, (str, int, float)) and not isinstance(obj, Enum)):
+        return obj
+
+    def again(value: Any, include: IncEx = None, exclude: IncEx = None) -> Any:
+        return jsonable_encoder(
+            value,
+            include=include,
+            exclude=exclude,
+            by_alias=by_alias,
+            exclude_unset=exclude_unset,
+            exclude_defaults=exclude_defaults,
+            exclude_none=exclude_none,
+            custom_encoder=custom_encoder,
+            sqlalchemy_safe=sqlalchemy_safe,
+        )
+
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(
+            mode="json",
+            include=include,
+            exclude=exclude,
+            by_alias=by_alias,
+            exclude_unset=exclude_unset,
+            exclude_defaults=exclude_defaults,
+            exclude_none=exclude_none,
+        )
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
+        return again(fields, include, exclude)
+    if isinstance(obj, Enum):
+        return again(obj.value)
+    if isinstance(obj, dict):
+        keys: set[Any] | None = None
+        if include is not None or exclude is not None:
+            keys = set(obj) if include is None else set(obj) & set(include)
+            keys -= set(exclude or ())
+        encoded = {}
+        for key, value in obj.items():
+            if (keys is not None and key not in keys) or (value is None and exclude_none):
+                continue
+            if sqlalchemy_safe and isinstance(key, str) and key.startswith("_sa"):
+                continue
+            encoded[again(key)] = again(value)
+        return encoded
+    if isinstance(obj, _SEQUENCES):
+        return [again(item, include, exclude) for item in obj]
+    if isinstance(obj, (datetime.date, datetime.time)):  # datetime is a date
+        return obj.isoformat()
+    if isinstance(obj, datetime.timedelta):
+        return obj.total_seconds()
+    if isinstance(obj, Decimal):
+        exponent = obj.as_tuple().exponent
+        return int(obj) if isinstance(exponent, int) and exponent >= 0 else float(obj)
+    if isinstance(obj, PurePath):
+        return str(obj)
+    try:
+        return to_jsonable_python(obj, by_alias=by_alias)
+    except PydanticSerializationError:
+        pass
+    try:
+        data = dict(obj)
+    except Exception:
+        try:
+            data = vars(obj)
+        except TypeError:
+            raise ValueError(
+                f"Object of type {type(obj).__name__} cannot be converted to JSON data"
+            ) from None
+    return again(data, include, exclude)

@@ -3,14 +3,14 @@ them as ASGI messages (one ``await send(...)`` per message)."""
 
 from __future__ import annotations
 
-import hashlib
 import http.cookies
 import mimetypes
 import os
+import secrets
 import stat
 from collections.abc import AsyncIterable, Iterable, Mapping
 from datetime import datetime, timezone
-from email.utils import format_datetime, formatdate
+from email.utils import format_datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -18,6 +18,17 @@ import anyio
 import anyio.to_thread
 from pydantic_core import to_json
 
+from framework._files import (
+    MAX_RANGES,
+    Ranges,
+    content_range,
+    http_date,
+    if_range_matches,
+    is_not_modified,
+    make_etag,
+    multipart_heads,
+    parse_range,
+)
 from framework.background import BackgroundTask
 from framework.concurrency import iterate_in_threadpool
 from framework.datastructures import URL, MutableHeaders, check_header
@@ -142,12 +153,28 @@ class Response:
         samesite: Literal["lax", "strict", "none"] | None = "lax",
         partitioned: bool = False,
     ) -> None:
-        """Add a ``Set-Cookie`` header. ``expires`` is a datetime, an HTTP date, or seconds from now."""
+        """Add a ``Set-Cookie`` header.
+
+        ``value`` is quoted when it needs to be; an invalid ``key`` raises
+        ``http.cookies.CookieError``. ``max_age`` is in seconds (``0`` deletes the cookie);
+        ``expires`` is an aware datetime (sent in GMT), an HTTP date string, or seconds from now.
+        ``samesite`` is ``"lax"`` (the default), ``"strict"``, ``"none"`` (browsers then need
+        ``secure=True``) or None to leave it out; ``partitioned`` adds ``Partitioned`` (CHIPS,
+        also needs ``secure=True`` in browsers). ``path``, ``domain`` or an ``expires`` string
+        containing ``;`` or a control character raises ``ValueError``: it would add attributes.
+        """
+        for name, text in (
+            ("path", path),
+            ("domain", domain),
+            ("expires", expires if isinstance(expires, str) else None),
+        ):
+            if text is not None and any(c == ";" or c < " " or c == "\x7f" for c in text):
+                raise ValueError(f"The cookie {name} must not contain ';' or control characters")
         cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
         cookie[key] = value
         morsel = cookie[key]
         if max_age is not None:
-            morsel["max-age"] = max_age
+            morsel["max-age"] = int(max_age)  # never a string that could carry attributes
         if expires is not None:
             if isinstance(expires, datetime):
                 morsel["expires"] = format_datetime(expires.astimezone(timezone.utc), usegmt=True)
@@ -178,8 +205,12 @@ class Response:
         secure: bool = False,
         httponly: bool = False,
         samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
     ) -> None:
-        """Tell the client to drop cookie ``key`` (an expired, empty ``Set-Cookie``)."""
+        """Tell the client to drop cookie ``key`` (an expired, empty ``Set-Cookie``).
+
+        ``path``, ``domain`` and ``partitioned`` must match the ones it was set with.
+        """
         self.set_cookie(
             key,
             max_age=0,
@@ -189,6 +220,7 @@ class Response:
             secure=secure,
             httponly=httponly,
             samesite=samesite,
+            partitioned=partitioned,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -224,7 +256,14 @@ class JSONResponse(Response):
 
 
 class RedirectResponse(Response):
-    """Redirect to ``url``; ``status_code`` 307 by default (301, 302, 303 and 308 also fit)."""
+    """Redirect to ``url`` (sent in ``Location``, with characters a URL cannot hold
+    percent-encoded, so a CR/LF cannot split the header).
+
+    ``status_code`` picks the kind: ``307`` (the default) and ``302`` are temporary, ``308`` and
+    ``301`` permanent (clients may cache them); ``307``/``308`` make the client repeat the same
+    method and body, ``303`` makes it follow with a ``GET`` (the answer to a form ``POST``), and
+    ``301``/``302`` let it turn a ``POST`` into a ``GET``, as browsers do.
+    """
 
     def __init__(
         self,
@@ -302,7 +341,10 @@ class StreamingResponse(Response):
             async for chunk in self.body_iterator:
                 data = chunk if isinstance(chunk, bytes) else chunk.encode(charset)
                 await send({"type": "http.response.body", "body": data, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            # Shielded from the disconnect watcher: hypercorn reports http.disconnect while
+            # this last send is in progress, and cancelling it there leaves the connection open.
+            with anyio.CancelScope(shield=True):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             pass  # ASGI 2.4 servers raise OSError from send() once the client is gone
 
@@ -321,15 +363,34 @@ class StreamingResponse(Response):
                 await close()
 
 
+class _ClientGone(Exception):
+    """``send`` raised OSError: the client left (ASGI 2.4 servers say so this way)."""
+
+
+# What a 304 keeps of the 200 it stands for (RFC 9110, section 15.4.5), plus Last-Modified.
+_NOT_MODIFIED_HEADERS = frozenset(
+    (b"cache-control", b"content-location", b"date", b"etag", b"expires", b"vary", b"last-modified")
+)
+
+
 class FileResponse(Response):
     """A file from disk, sent in 64 KiB chunks read in a worker thread (never whole in memory).
 
-    Sets ``Content-Length``, ``Last-Modified`` and ``ETag``; answers ``HEAD`` without a body; with
-    ``filename`` adds a ``Content-Disposition``. Uses the ASGI ``http.response.pathsend``
-    extension when the server offers it.
+    Sets ``Content-Length``, ``Last-Modified``, ``ETag`` and ``Accept-Ranges: bytes``; answers
+    ``HEAD`` without a body; with ``filename`` adds a ``Content-Disposition``. Uses the ASGI
+    ``http.response.pathsend`` extension when the server offers it.
+
+    With ``status_code=200`` it also answers conditional and range requests to GET (and HEAD for
+    the conditions): 304 when ``If-None-Match`` or ``If-Modified-Since`` says the client's copy is
+    current, 206 for a satisfiable ``Range`` (several ranges as ``multipart/byteranges``), 416 with
+    ``Content-Range: bytes */size`` when none is; ``If-Range`` is honoured. See
+    :mod:`framework._files` for the details.
     """
 
     chunk_size = 64 * 1024
+    max_ranges = MAX_RANGES
+    # The disconnect watcher only reads http.disconnect; FileResponse never reads the body.
+    watches_disconnect = True
 
     def __init__(
         self,
@@ -352,6 +413,7 @@ class FileResponse(Response):
             )
         self.media_type = media_type
         self.raw_headers = _encode_headers(headers) if headers else []
+        self.headers.setdefault("accept-ranges", "bytes")
         if filename is not None:
             quoted = quote(filename)
             if quoted != filename:
@@ -365,12 +427,13 @@ class FileResponse(Response):
 
     def _add_file_headers(self, result: os.stat_result) -> None:
         self._add_entity_headers(result.st_size)
-        etag = hashlib.md5(f"{result.st_mtime}-{result.st_size}".encode(), usedforsecurity=False)
-        self.headers.setdefault("last-modified", formatdate(result.st_mtime, usegmt=True))
-        self.headers.setdefault("etag", f'"{etag.hexdigest()}"')
+        headers = self.headers
+        headers.setdefault("last-modified", http_date(result.st_mtime))
+        headers.setdefault("etag", make_etag(result))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.stat_result is None:
+        result = self.stat_result
+        if result is None:
             try:
                 result = await anyio.to_thread.run_sync(os.stat, self.path)
             except FileNotFoundError:
@@ -379,22 +442,184 @@ class FileResponse(Response):
                 raise RuntimeError(f"File at path {self.path} is not a file.")
             self.stat_result = result
             self._add_file_headers(result)
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
-        if scope.get("method") == "HEAD":
-            await send({"type": "http.response.body", "body": b""})
-        elif "http.response.pathsend" in scope.get("extensions", {}):
-            await send({"type": "http.response.pathsend", "path": os.fspath(self.path)})
-        else:
-            await self._send_file(send)
+        size = result.st_size
+        method = scope.get("method", "GET")
+        status = self.status_code
+        headers = self.raw_headers
+        ranges: Ranges | None = None
+        if status == 200 and method in ("GET", "HEAD"):
+            answer = self._evaluate_request(scope, method, size)
+            if isinstance(answer, tuple):  # 304 or 416: a fixed answer without the file
+                status, headers = answer
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": b""})
+                if self.background is not None:
+                    await self.background()
+                return
+            ranges = answer
+        try:
+            if ranges is None:
+                await self._send_whole(scope, receive, send, method == "HEAD")
+            else:
+                await self._send_ranges(scope, receive, send, ranges, size)
+        except _ClientGone:
+            pass
         if self.background is not None:
             await self.background()
 
-    async def _send_file(self, send: Send) -> None:
-        async with await anyio.open_file(self.path, "rb") as file:
-            more = True
-            while more:
-                chunk = await file.read(self.chunk_size)
-                more = len(chunk) == self.chunk_size
-                await send({"type": "http.response.body", "body": chunk, "more_body": more})
+    def _evaluate_request(
+        self, scope: Scope, method: str, size: int
+    ) -> Ranges | tuple[int, list[tuple[bytes, bytes]]] | None:
+        """Read the conditional and range headers of the request: a fixed ``(status, headers)``
+        answer (304 or 416), the byte ranges to send (206) or None (the whole file)."""
+        if_none_match = if_modified_since = range_header = if_range = None
+        for name, value in scope.get("headers", ()):
+            if name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+            elif name == b"if-modified-since":
+                if_modified_since = value.decode("latin-1")
+            elif name == b"range":
+                range_header = value.decode("latin-1")
+            elif name == b"if-range":
+                if_range = value.decode("latin-1")
+        if if_none_match is None and if_modified_since is None and range_header is None:
+            return None
+        own = self.headers
+        etag = own.get("etag")
+        last_modified = own.get("last-modified")
+        if is_not_modified(if_none_match, if_modified_since, etag, last_modified):
+            kept = [(k, v) for k, v in self.raw_headers if k in _NOT_MODIFIED_HEADERS]
+            return 304, kept
+        # Range requests are defined for GET only (RFC 9110, section 14.2): HEAD gets a 200.
+        if range_header is None or method != "GET":
+            return None
+        if if_range is not None and not if_range_matches(if_range, etag, last_modified):
+            return None
+        ranges = parse_range(range_header, size, self.max_ranges)
+        if ranges == []:
+            unsatisfiable = [
+                (b"content-range", f"bytes */{size}".encode("latin-1")),
+                (b"content-length", b"0"),
+            ]
+            return 416, unsatisfiable
+        return ranges
+
+    async def _send_whole(self, scope: Scope, receive: Receive, send: Send, head: bool) -> None:
+        pathsend = "http.response.pathsend" in scope.get("extensions", {})
+        if head or pathsend:
+            status, headers = self.status_code, self.raw_headers
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            if head:
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await send({"type": "http.response.pathsend", "path": os.fspath(self.path)})
+        else:
+            size = self.stat_result.st_size if self.stat_result is not None else 0
+            await self._stream(
+                scope, receive, send, self.status_code, self.raw_headers, [(0, size)], None
+            )
+
+    async def _send_ranges(
+        self, scope: Scope, receive: Receive, send: Send, ranges: Ranges, size: int
+    ) -> None:
+        headers = [
+            (k, v) for k, v in self.raw_headers if k not in (b"content-length", b"content-range")
+        ]
+        framing: tuple[list[bytes], bytes] | None = None
+        if len(ranges) == 1:
+            start, end = ranges[0]
+            length = end - start
+            headers.append((b"content-range", content_range(start, end, size).encode("latin-1")))
+        else:
+            boundary = secrets.token_hex(16)
+            content_type = self.headers.get("content-type", "application/octet-stream")
+            heads, tail, length = multipart_heads(ranges, size, content_type, boundary)
+            framing = (heads, tail)
+            headers = [(k, v) for k, v in headers if k != b"content-type"]
+            multipart = f"multipart/byteranges; boundary={boundary}"
+            headers.append((b"content-type", multipart.encode("latin-1")))
+        headers.append((b"content-length", str(length).encode("latin-1")))
+        await self._stream(scope, receive, send, 206, headers, ranges, framing)
+
+    async def _stream(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        ranges: Ranges,
+        framing: tuple[list[bytes], bytes] | None,
+    ) -> None:
+        """Open the file, send the start, then the ``ranges`` (with multipart ``framing``).
+
+        The file is opened first, so a file that cannot be read fails before anything is sent.
+        Servers older than ASGI 2.4 do not fail ``send`` once the client has gone: there a
+        watcher on ``receive`` stops the transfer at ``http.disconnect``.
+        """
+        try:
+            file = await anyio.open_file(self.path, "rb")
+        except FileNotFoundError:
+            raise RuntimeError(f"File at path {self.path} does not exist.") from None
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            spec = scope.get("asgi", {}).get("spec_version", "2.0")
+            if _spec_at_least_2_4(spec):
+                await self._send_parts(file, send, ranges, framing)
+            else:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(
+                        StreamingResponse._cancel_on_disconnect, receive, group.cancel_scope
+                    )
+                    await self._send_parts(file, send, ranges, framing)
+                    group.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await file.aclose()
+
+    async def _send_parts(
+        self,
+        file: anyio.AsyncFile[bytes],
+        send: Send,
+        ranges: Ranges,
+        framing: tuple[list[bytes], bytes] | None,
+    ) -> None:
+        async def body(data: bytes, more: bool) -> None:
+            # Shielded: a disconnect watcher must not cancel a send half-way. Some servers
+            # (hypercorn) report http.disconnect while the last send is still in progress, and
+            # a send cancelled there leaves the connection open.
+            try:
+                with anyio.CancelScope(shield=True):
+                    await send({"type": "http.response.body", "body": data, "more_body": more})
+            except OSError as exc:
+                raise _ClientGone from exc
+
+        position = 0
+        last_index = len(ranges) - 1
+        sent_last = False
+        for index, (start, end) in enumerate(ranges):
+            if framing is not None:
+                await body(framing[0][index], True)
+            if start != position:
+                await file.seek(start)
+            remaining = end - start
+            while remaining > 0:
+                chunk = await file.read(min(self.chunk_size, remaining))
+                if not chunk:
+                    raise RuntimeError(f"File at path {self.path} is shorter than expected.")
+                remaining -= len(chunk)
+                sent_last = framing is None and index == last_index and remaining == 0
+                await body(chunk, not sent_last)
+            position = end
+        if framing is not None:
+            await body(framing[1], False)
+        elif not sent_last:
+            await body(b"", False)  # an empty file or range list
+
+
+def _spec_at_least_2_4(spec: str) -> bool:
+    major, _, minor = spec.partition(".")
+    try:
+        return (int(major), int(minor or 0)) >= (2, 4)
+    except ValueError:
+        return False

@@ -1,0 +1,184 @@
+"""Conditional and range requests for files (RFC 9110 sections 13 and 14), shared by
+:class:`~framework.responses.FileResponse` and :class:`~framework.staticfiles.StaticFiles`.
+
+Pure functions over header values: no I/O, so they are easy to test on their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from email.utils import formatdate, parsedate_to_datetime
+
+MAX_RANGES = 100
+"""A ``Range`` header asking for more parts than this is ignored (the whole file is sent)."""
+
+# Entity tags in a list: an optional weak prefix and a quoted opaque part (which may hold commas).
+_ETAG = re.compile(r'(W/)?"([^"]*)"')
+
+Ranges = list[tuple[int, int]]
+"""Byte ranges as ``(start, end)`` pairs, ``end`` excluded."""
+
+
+def make_etag(result: os.stat_result) -> str:
+    """A strong entity tag from the file's modification time and size (a quoted md5 hex)."""
+    digest = hashlib.md5(f"{result.st_mtime}-{result.st_size}".encode(), usedforsecurity=False)
+    return f'"{digest.hexdigest()}"'
+
+
+def http_date(timestamp: float) -> str:
+    """``Wed, 21 Oct 2015 07:28:00 GMT`` for a POSIX timestamp."""
+    return formatdate(timestamp, usegmt=True)
+
+
+def parse_http_date(value: str) -> float | None:
+    """The POSIX timestamp of an HTTP date, or None when ``value`` is not one."""
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:  # "-0000" dates come back naive: they are UTC as well
+        return None
+    return parsed.timestamp()
+
+
+def _opaque(tag: str) -> str:
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def none_match(if_none_match: str, etag: str | None) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (weak comparison) or is ``*``."""
+    if if_none_match.strip() == "*":
+        return True
+    if etag is None:
+        return False
+    ours = _opaque(etag.strip())
+    return any(f'"{match[1]}"' == ours for match in _ETAG.findall(if_none_match))
+
+
+def is_not_modified(
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    etag: str | None,
+    last_modified: str | None,
+) -> bool:
+    """Whether a GET or HEAD with these request headers gets a 304.
+
+    ``If-None-Match`` decides when present; only without it is ``If-Modified-Since`` compared
+    with ``last_modified`` (an invalid date is ignored).
+    """
+    if if_none_match is not None:
+        return none_match(if_none_match, etag)
+    if if_modified_since is None or last_modified is None:
+        return False
+    since = parse_http_date(if_modified_since)
+    modified = parse_http_date(last_modified)
+    return since is not None and modified is not None and modified <= since
+
+
+def if_range_matches(if_range: str, etag: str | None, last_modified: str | None) -> bool:
+    """Whether ``If-Range`` still names the current file, so the ``Range`` applies.
+
+    An entity tag must match ``etag`` exactly and neither may be weak; a date must equal
+    ``last_modified``. Anything else means the client's copy is stale: send the whole file.
+    """
+    if_range = if_range.strip()
+    if if_range.startswith(("W/", '"')):
+        return (
+            etag is not None
+            and not if_range.startswith("W/")
+            and not etag.startswith("W/")
+            and if_range == etag.strip()
+        )
+    if last_modified is None:
+        return False
+    date = parse_http_date(if_range)
+    return date is not None and date == parse_http_date(last_modified)
+
+
+def _position(text: str) -> int | None:
+    text = text.strip()
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts
+        return None
+
+
+def parse_range(header: str, size: int, max_ranges: int = MAX_RANGES) -> Ranges | None:
+    """The byte ranges of a ``Range`` header for a file of ``size`` bytes.
+
+    - ``None``: ignore the header and send the whole file (another unit than ``bytes``, a
+      malformed range set, or more than ``max_ranges`` ranges);
+    - ``[]``: no range can be satisfied (answer 416);
+    - else the satisfiable ranges, sorted, with overlapping and adjacent ones merged.
+
+    ``0-99`` is the first hundred bytes, ``100-`` all from byte 100 on, ``-100`` the last hundred;
+    a range past the end is cut at the end of the file, one starting past it is left out.
+    """
+    unit, equals, spec = header.partition("=")
+    if not equals or unit.strip().lower() != "bytes":
+        return None
+    parts = [part for part in (p.strip() for p in spec.split(",")) if part]
+    if not parts or len(parts) > max_ranges:
+        return None
+    ranges: Ranges = []
+    for part in parts:
+        first_text, dash, last_text = part.partition("-")
+        if not dash:
+            return None
+        if not first_text.strip():  # suffix range: the last N bytes
+            length = _position(last_text)
+            if length is None:
+                return None
+            if length > 0 and size > 0:
+                ranges.append((max(size - length, 0), size))
+            continue
+        first = _position(first_text)
+        if first is None:
+            return None
+        end = size  # "100-": to the end
+        if last_text.strip():
+            last = _position(last_text)
+            if last is None or last < first:
+                return None
+            end = min(last + 1, size)
+        if first < size:
+            ranges.append((first, end))
+    ranges.sort()
+    merged: Ranges = []
+    for start, end in ranges:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def content_range(start: int, end: int, size: int) -> str:
+    """The ``Content-Range`` value of bytes ``start`` to ``end`` (excluded) of ``size``."""
+    return f"bytes {start}-{end - 1}/{size}"
+
+
+def multipart_heads(
+    ranges: Ranges, size: int, content_type: str, boundary: str
+) -> tuple[list[bytes], bytes, int]:
+    """The framing of a ``multipart/byteranges`` body: one head per part (boundary line and
+    part headers), the closing delimiter, and the length of the whole body.
+
+    The body is ``heads[0] + data0 + heads[1] + data1 + ... + tail``.
+    """
+    heads = []
+    for index, (start, end) in enumerate(ranges):
+        separator = "\r\n" if index else ""  # ends the previous part's data
+        head = (
+            f"{separator}--{boundary}\r\n"
+            f"Content-Type: {content_type}\r\n"
+            f"Content-Range: {content_range(start, end, size)}\r\n\r\n"
+        )
+        heads.append(head.encode("latin-1"))
+    tail = f"\r\n--{boundary}--\r\n".encode("latin-1")
+    length = sum(map(len, heads)) + sum(end - start for start, end in ranges) + len(tail)
+    return heads, tail, length

@@ -1,0 +1,246 @@
+"""Server-sent events (``text/event-stream``): a stream of events from an (async) generator.
+
+```python
+from framework.sse import EventSourceResponse, ServerSentEvent
+
+@app.get("/events")
+async def events(request: Request) -> EventSourceResponse:
+    async def generate():
+        for n in range(10):
+            yield ServerSentEvent({"n": n}, event="tick", id=str(n))
+            await anyio.sleep(1)
+    return EventSourceResponse(generate())
+```
+
+What the generator yields becomes one event each: a :class:`ServerSentEvent`; a ``str`` (the
+data of a message event); a ``dict`` of event fields (``{"event": "tick", "data": "1"}``); raw
+``bytes``, sent as they are; anything else (a model, a list, a number) as JSON data. While the
+stream is open a comment is sent every ``ping`` seconds (15 by default) so that proxies keep the
+connection, and when the client goes away the generator is closed (it sees
+``CancelledError``/``GeneratorExit`` where it waits, and its ``finally`` blocks run).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any, cast
+
+import anyio
+from pydantic_core import to_json
+
+from framework.background import BackgroundTask
+from framework.responses import StreamingResponse
+from framework.types import Message, Send
+
+__all__ = ["DEFAULT_PING_INTERVAL", "EventSourceResponse", "ServerSentEvent"]
+
+DEFAULT_PING_INTERVAL = 15.0
+"""Seconds between keep-alive comments when ``EventSourceResponse(ping=None)``."""
+
+DEFAULT_SEPARATOR = "\r\n"
+_SEPARATORS = ("\r\n", "\n", "\r")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _single_line(name: str, value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if "\r" in text or "\n" in text:
+        raise ValueError(f"The {name} of a server-sent event must be a single line")
+    return text
+
+
+class ServerSentEvent:
+    """One event of an event stream.
+
+    - ``data``: the payload. A ``str`` is sent as it is (one ``data:`` line per line of it);
+      ``bytes`` are decoded as UTF-8; anything else is serialised to JSON by pydantic-core
+      (dicts, lists, models, dataclasses, datetimes, ...). ``None`` sends no ``data`` field.
+    - ``event``: the event type (``addEventListener(type, ...)`` in the browser).
+    - ``id``: the event id the browser sends back in ``Last-Event-ID`` when it reconnects.
+    - ``retry``: the reconnection delay the browser should use, in milliseconds.
+    - ``comment``: comment lines (``: ...``), which clients ignore.
+    - ``sep``: the line separator, ``"\\r\\n"`` (the default), ``"\\n"`` or ``"\\r"``.
+
+    ``event`` and ``id`` must be single lines, and ``id`` must not contain NUL: a line break
+    there would let a value inject fields or events, so it raises ``ValueError``.
+    """
+
+    __slots__ = ("comment", "data", "event", "id", "retry", "sep")
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        event: str | None = None,
+        id: str | int | None = None,
+        retry: int | None = None,
+        comment: str | None = None,
+        sep: str | None = None,
+    ) -> None:
+        self.data = data
+        self.event = None if event is None else _single_line("event", event)
+        self.id = None if id is None else _single_line("id", id)
+        if self.id is not None and "\0" in self.id:
+            raise ValueError("The id of a server-sent event must not contain NUL")
+        if retry is not None and (not isinstance(retry, int) or isinstance(retry, bool)):
+            raise TypeError("retry must be an int (milliseconds)")
+        if retry is not None and retry < 0:
+            raise ValueError("retry must not be negative")
+        self.retry = retry
+        self.comment = comment
+        if sep is not None and sep not in _SEPARATORS:
+            raise ValueError(r"sep must be '\r\n', '\n' or '\r'")
+        self.sep = sep
+
+    def encode(self) -> bytes:
+        """The event in the ``text/event-stream`` format, ending with a blank line."""
+        return self._encode(DEFAULT_SEPARATOR)
+
+    def _encode(self, default_sep: str) -> bytes:
+        sep = self.sep or default_sep
+        lines: list[str] = []
+        if self.comment is not None:
+            lines.extend(f": {line}" for line in _LINE_BREAK.split(self.comment))
+        if self.id is not None:
+            lines.append(f"id: {self.id}")
+        if self.event is not None:
+            lines.append(f"event: {self.event}")
+        if self.data is not None:
+            lines.extend(f"data: {line}" for line in _LINE_BREAK.split(self._data_text()))
+        if self.retry is not None:
+            lines.append(f"retry: {self.retry}")
+        lines.append(sep)
+        return sep.join(lines).encode("utf-8")
+
+    def _data_text(self) -> str:
+        data = self.data
+        if isinstance(data, str):
+            return data
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            return bytes(data).decode("utf-8")
+        return to_json(data).decode("utf-8")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name}={getattr(self, name)!r}"
+            for name in self.__slots__
+            if getattr(self, name) is not None
+        )
+        return f"ServerSentEvent({fields})"
+
+
+def _default_ping() -> ServerSentEvent:
+    return ServerSentEvent(comment=f"ping - {datetime.now(timezone.utc)}")
+
+
+class EventSourceResponse(StreamingResponse):
+    """A ``text/event-stream`` response fed by a sync or async iterator of events.
+
+    Each item is encoded as described in :mod:`framework.sse`. ``Cache-Control: no-store``,
+    ``Connection: keep-alive`` and ``X-Accel-Buffering: no`` (nginx must not buffer the stream)
+    are added unless ``headers`` sets them.
+
+    - ``ping``: seconds between keep-alive comments (``DEFAULT_PING_INTERVAL``, 15, when None;
+      ``0`` sends none). ``ping_message_factory`` returns the :class:`ServerSentEvent` to send
+      instead of the default ``: ping - <time>`` comment.
+    - ``sep``: the line separator of events that do not choose their own.
+    - ``send_timeout``: seconds one send may take; a client that stops reading for longer is
+      treated as gone and the stream ends (without it a stalled client holds the generator).
+
+    The generator is closed when the client disconnects; it can also ask
+    ``await request.is_disconnected()``.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        content: AsyncIterable[Any] | Iterable[Any],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+        ping: float | None = None,
+        sep: str | None = None,
+        ping_message_factory: Callable[[], ServerSentEvent] | None = None,
+        send_timeout: float | None = None,
+    ) -> None:
+        if sep is not None and sep not in _SEPARATORS:
+            raise ValueError(r"sep must be '\r\n', '\n' or '\r'")
+        self.sep = sep or DEFAULT_SEPARATOR
+        self.ping_interval = DEFAULT_PING_INTERVAL if ping is None else ping
+        self.ping_message_factory = ping_message_factory or _default_ping
+        self.send_timeout = send_timeout
+        merged = dict(headers or {})
+        given = {name.lower() for name in merged}
+        for name, value in (
+            ("Cache-Control", "no-store"),
+            ("Connection", "keep-alive"),
+            ("X-Accel-Buffering", "no"),
+        ):
+            if name.lower() not in given:
+                merged[name] = value
+        super().__init__(
+            cast("AsyncIterable[str | bytes] | Iterable[str | bytes]", content),
+            status_code=status_code,
+            headers=merged,
+            media_type=media_type,
+            background=background,
+        )
+
+    def encode_item(self, item: Any) -> bytes:
+        """The bytes sent for one item the generator yielded."""
+        if isinstance(item, ServerSentEvent):
+            return item._encode(self.sep)
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            return bytes(item)
+        if isinstance(item, dict):
+            return ServerSentEvent(**item)._encode(self.sep)
+        return ServerSentEvent(item)._encode(self.sep)
+
+    async def _send_chunks(self, send: Send) -> None:
+        lock = anyio.Lock()
+        finished = False
+        timeout = self.send_timeout
+
+        async def send_body(body: bytes, more_body: bool = True) -> bool:
+            """Send under the lock; False once the stream is over or the client is gone."""
+            nonlocal finished
+            async with lock:
+                if finished:
+                    return False
+                finished = not more_body
+                message: Message = {"type": "http.response.body", "body": body}
+                message["more_body"] = more_body
+                try:
+                    with anyio.fail_after(timeout):
+                        await send(message)
+                except (OSError, TimeoutError):
+                    # The client is gone (ASGI 2.4 servers raise OSError) or stopped reading.
+                    finished = True
+                    return False
+                return True
+
+        error: Exception | None = None
+        async with anyio.create_task_group() as group:
+            if self.ping_interval > 0:
+                group.start_soon(self._ping, send_body)
+            try:
+                async for item in self.body_iterator:
+                    if not await send_body(self.encode_item(item)):
+                        break
+                else:
+                    await send_body(b"", more_body=False)
+            except Exception as exc:  # raised as it is, not in an ExceptionGroup
+                error = exc
+            group.cancel_scope.cancel()
+        if error is not None:
+            raise error
+
+    async def _ping(self, send_body: Callable[[bytes], Any]) -> None:
+        while True:
+            await anyio.sleep(self.ping_interval)
+            if not await send_body(self.ping_message_factory()._encode(self.sep)):
+                return
