@@ -61,10 +61,16 @@ class _AppTransport(httpx.BaseTransport):
         scope["method"] = request.method
         chunks = [bytes(chunk) for chunk in request.stream]  # type: ignore[union-attr]
         with self.client._portal() as portal:
-            status, headers, body = portal.call(self.client._run_http, scope, chunks)
-        return httpx.Response(
+            status, headers, body, debug = portal.call(self.client._run_http, scope, chunks)
+        response = httpx.Response(
             status, headers=headers, stream=httpx.ByteStream(body), request=request
         )
+        if "template" in debug:
+            # What a TemplateResponse rendered (the http.response.debug extension), as in
+            # Starlette's client: ``response.template.name``, ``response.context["item"]``.
+            response.template = debug["template"]  # type: ignore[attr-defined]
+            response.context = debug.get("context")  # type: ignore[attr-defined]
+        return response
 
 
 class TestClient(httpx.Client):
@@ -147,8 +153,9 @@ class TestClient(httpx.Client):
 
     async def _run_http(
         self, scope: dict[str, Any], chunks: list[bytes]
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, dict[str, Any]]:
         response_done = anyio.Event()
+        debug: dict[str, Any] = {}
         pending = list(chunks) or [b""]
         start: Message | None = None
         body: list[bytes] = []
@@ -174,6 +181,8 @@ class TestClient(httpx.Client):
                 body.append(message.get("body", b""))
                 if not message.get("more_body", False):
                     response_done.set()
+            elif message["type"] == "http.response.debug":
+                debug.update(message.get("info") or {})
             elif message["type"] == "http.response.pathsend":
                 async with await anyio.open_file(message["path"], "rb") as file:
                     body.append(await file.read())
@@ -189,9 +198,9 @@ class TestClient(httpx.Client):
         if start is None:
             if self.raise_server_exceptions:
                 raise RuntimeError("The application returned without sending a response")
-            return 500, [], b""
+            return 500, [], b"", debug
         headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
-        return start["status"], headers, b"".join(body)
+        return start["status"], headers, b"".join(body), debug
 
     # -- WebSockets -----------------------------------------------------------------------------
 

@@ -280,3 +280,12 @@ async def test_debug_extension_reports_template_and_context(templates: Jinja2Tem
     assert info["context"]["item_id"] == 5
     assert info["context"]["site"] == "Shop on example.org"
     assert b"http://example.org/items/6" in sent[2]["body"]
+
+
+def test_test_client_exposes_the_rendered_template_and_context(client: TestClient) -> None:
+    response = client.get("/items/5")
+    assert response.status_code == 200
+    assert response.template.name == "item.html"  # type: ignore[attr-defined]
+    assert response.context["item_id"] == 5  # type: ignore[attr-defined]
+    plain = client.get("/missing-page")
+    assert not hasattr(plain, "template")
