@@ -33,6 +33,10 @@ class _UnsupportedData(Exception):
     """A message that does not fit the endpoint's declared encoding."""
 
 
+def _closed_by_app(websocket: WebSocket) -> bool:
+    return websocket.application_state is WebSocketState.DISCONNECTED
+
+
 class WebSocketEndpoint:
     """One object per connection: ``on_connect``, then ``on_receive`` per message, then
     ``on_disconnect`` with the close code.
@@ -40,6 +44,7 @@ class WebSocketEndpoint:
     ``encoding`` decodes each message before ``on_receive``: ``"text"`` (str), ``"bytes"``,
     ``"json"`` (parsed from a text or binary frame) or ``None`` (the raw ASGI message). A message
     that does not fit it (bytes to a text endpoint, invalid JSON) closes the connection with 1003.
+    Once the app has closed the connection, messages still arriving are dropped, not decoded.
     """
 
     encoding: Literal["text", "bytes", "json"] | None = None
@@ -71,6 +76,8 @@ class WebSocketEndpoint:
                 if message["type"] == "websocket.disconnect":
                     close_code = message.get("code", status.WS_1000_NORMAL_CLOSURE)
                     break
+                if _closed_by_app(websocket):
+                    continue  # data the client sent before it saw the close is dropped
                 try:
                     data = self.decode(message)
                 except _UnsupportedData as exc:
