@@ -1,0 +1,83 @@
+"""API keys sent in a header, a query parameter or a cookie.
+
+```python
+api_key = APIKeyHeader(name="X-API-Key")
+
+@app.get("/reports")
+async def reports(key: Annotated[str, Depends(api_key)]):
+    ...
+```
+
+A missing or empty key is answered with 401 ``Not authenticated`` and ``WWW-Authenticate:
+APIKey`` (HTTP requires a challenge with a 401; none is standard for API keys), or gives
+``None`` with ``auto_error=False``. Checking the key is your code's job: compare it with
+``secrets.compare_digest``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from framework.requests import HTTPConnection
+from framework.security.base import SecurityBase
+from framework.security.models import APIKey
+
+__all__ = ["APIKeyBase", "APIKeyCookie", "APIKeyHeader", "APIKeyQuery"]
+
+
+class APIKeyBase(SecurityBase):
+    """What the three API-key classes share: the key's ``name`` and where it is sent."""
+
+    model: APIKey
+    challenge = "APIKey"
+    location: Literal["query", "header", "cookie"]
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        scheme_name: str | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+    ) -> None:
+        self.model = APIKey.model_validate(
+            {"in": self.location, "name": name, "description": description}
+        )
+        self._init_base(scheme_name, auto_error)
+
+    def check_api_key(self, api_key: str | None) -> str | None:
+        """``api_key`` if it is there and not empty, else the missing-credential answer."""
+        if not api_key:
+            self._missing()
+            return None
+        return api_key
+
+
+class APIKeyQuery(APIKeyBase):
+    """An API key in the query parameter ``name`` (``/items?api_key=...``)."""
+
+    location = "query"
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        """The key (``None`` when missing and not ``auto_error``)."""
+        return self.check_api_key(request.query_params.get(self.model.name))
+
+
+class APIKeyHeader(APIKeyBase):
+    """An API key in the header ``name`` (case-insensitive, e.g. ``X-API-Key``)."""
+
+    location = "header"
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        """The key (``None`` when missing and not ``auto_error``)."""
+        return self.check_api_key(request.headers.get(self.model.name))
+
+
+class APIKeyCookie(APIKeyBase):
+    """An API key in the cookie ``name``."""
+
+    location = "cookie"
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        """The key (``None`` when missing and not ``auto_error``)."""
+        return self.check_api_key(request.cookies.get(self.model.name))

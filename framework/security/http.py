@@ -1,0 +1,165 @@
+"""HTTP authentication schemes read from the ``Authorization`` header: Basic, Bearer, Digest.
+
+```python
+security = HTTPBasic(realm="admin")
+
+@app.get("/admin")
+def admin(credentials: Annotated[HTTPBasicCredentials, Depends(security)]):
+    ...
+```
+
+A missing header, or one of another scheme, is answered with 401 ``Not authenticated`` and the
+scheme's ``WWW-Authenticate`` challenge (or gives ``None`` with ``auto_error=False``). Basic
+credentials that cannot be read (bad base64, not UTF-8, no ``:``) are answered with 401
+``Invalid authentication credentials`` whatever ``auto_error`` says: the client did try Basic.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from pydantic import BaseModel
+
+from framework.requests import HTTPConnection
+from framework.security.base import SecurityBase
+from framework.security.models import HTTPBase as HTTPBaseModel
+from framework.security.models import HTTPBearer as HTTPBearerModel
+from framework.security.utils import get_authorization_scheme_param
+
+__all__ = [
+    "HTTPAuthorizationCredentials",
+    "HTTPBase",
+    "HTTPBasic",
+    "HTTPBasicCredentials",
+    "HTTPBearer",
+    "HTTPDigest",
+]
+
+
+class HTTPBasicCredentials(BaseModel):
+    """The user name and password of HTTP Basic authentication (RFC 7617)."""
+
+    username: str
+    password: str
+
+
+class HTTPAuthorizationCredentials(BaseModel):
+    """An ``Authorization`` header split at its first space: ``scheme`` (as sent, e.g.
+    ``"Bearer"``) and ``credentials`` (the rest, e.g. the token)."""
+
+    scheme: str
+    credentials: str
+
+
+class HTTPBase(SecurityBase):
+    """Any HTTP authentication scheme by name (``scheme="negotiate"``): gives the header's
+    :class:`HTTPAuthorizationCredentials` when it uses that scheme (in any case) and carries
+    credentials. The 401 challenge is the scheme's name."""
+
+    model: HTTPBaseModel
+
+    def __init__(
+        self,
+        *,
+        scheme: str,
+        scheme_name: str | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+    ) -> None:
+        self.model = HTTPBaseModel(scheme=scheme, description=description)
+        self._init_base(scheme_name, auto_error)
+        self.challenge = scheme.title()
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
+        """The credentials sent with this scheme (``None`` when missing and not
+        ``auto_error``)."""
+        scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
+        if scheme.lower() != self.model.scheme.lower() or not credentials:
+            self._missing()
+            return None
+        return HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)
+
+
+class HTTPBasic(HTTPBase):
+    """HTTP Basic authentication: gives :class:`HTTPBasicCredentials`.
+
+    ``realm`` goes into the challenge (``WWW-Authenticate: Basic realm="..."``). The encoded
+    pair is read as UTF-8 (RFC 7617), so non-ASCII passwords work. Compare secrets with
+    ``secrets.compare_digest``, never with ``==``.
+    """
+
+    def __init__(
+        self,
+        *,
+        scheme_name: str | None = None,
+        realm: str | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+    ) -> None:
+        super().__init__(
+            scheme="basic", scheme_name=scheme_name, description=description, auto_error=auto_error
+        )
+        if realm and any(ord(char) < 32 or ord(char) == 127 for char in realm):
+            raise ValueError("realm must not contain control characters")
+        self.realm = realm
+        if realm:
+            quoted = realm.replace("\\", "\\\\").replace('"', '\\"')
+            self.challenge = f'Basic realm="{quoted}"'
+        else:
+            self.challenge = "Basic"
+
+    async def __call__(self, request: HTTPConnection) -> HTTPBasicCredentials | None:  # type: ignore[override]
+        """The user name and password sent (``None`` when missing and not ``auto_error``)."""
+        scheme, param = get_authorization_scheme_param(request.headers.get("authorization"))
+        if scheme.lower() != "basic":
+            self._missing()
+            return None
+        try:
+            decoded = base64.b64decode(param, validate=True).decode("utf-8")
+        except (ValueError, binascii.Error):  # bad base64, non-ASCII text, or not UTF-8
+            raise self.make_invalid_credentials_error() from None
+        username, colon, password = decoded.partition(":")
+        if not colon:
+            raise self.make_invalid_credentials_error()
+        return HTTPBasicCredentials(username=username, password=password)
+
+
+class HTTPBearer(HTTPBase):
+    """HTTP bearer tokens (``Authorization: Bearer <token>``): gives
+    :class:`HTTPAuthorizationCredentials`; an empty token counts as missing. ``bearerFormat``
+    (e.g. ``"JWT"``) is documentation only."""
+
+    model: HTTPBearerModel
+
+    def __init__(
+        self,
+        *,
+        bearerFormat: str | None = None,
+        scheme_name: str | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+    ) -> None:
+        self.model = HTTPBearerModel(bearerFormat=bearerFormat, description=description)
+        self._init_base(scheme_name, auto_error)
+        self.challenge = "Bearer"
+
+
+class HTTPDigest(HTTPBase):
+    """HTTP Digest authentication, declared only: gives the raw
+    :class:`HTTPAuthorizationCredentials` of a ``Digest`` header for your code to verify (this
+    class checks nothing of RFC 7616)."""
+
+    def __init__(
+        self,
+        *,
+        scheme_name: str | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+    ) -> None:
+        super().__init__(
+            scheme="digest",
+            scheme_name=scheme_name,
+            description=description,
+            auto_error=auto_error,
+        )

@@ -1,0 +1,205 @@
+"""OAuth2: the password-flow login form, bearer-token dependencies, and ``SecurityScopes``.
+
+```python
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", scopes={"items:read": "Read items"})
+
+@app.post("/token")
+async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]):
+    ...  # check form.username / form.password, return {"access_token": ..., "token_type": "bearer"}
+
+async def current_user(scopes: SecurityScopes, token: Annotated[str, Depends(oauth2_scheme)]):
+    ...  # verify the token, check scopes.scopes against the token's
+
+@app.get("/items")
+async def items(user: Annotated[User, Security(current_user, scopes=["items:read"])]):
+    ...
+```
+
+The bearer classes only extract the token: checking it is your code's job. A missing token
+(no ``Authorization`` header, another scheme, or an empty token) is answered with 401 ``Not
+authenticated`` and ``WWW-Authenticate: Bearer``, or gives ``None`` with ``auto_error=False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from framework.params import Form, SecurityScopes
+from framework.requests import HTTPConnection
+from framework.security.base import SecurityBase
+from framework.security.models import OAuth2 as OAuth2Model
+from framework.security.models import (
+    OAuthFlowAuthorizationCode,
+    OAuthFlowPassword,
+    OAuthFlows,
+)
+from framework.security.utils import get_authorization_scheme_param
+
+__all__ = [
+    "OAuth2",
+    "OAuth2AuthorizationCodeBearer",
+    "OAuth2PasswordBearer",
+    "OAuth2PasswordRequestForm",
+    "OAuth2PasswordRequestFormStrict",
+    "SecurityScopes",
+]
+
+_SECRET = {"format": "password"}  # shown as a password field in the docs UIs
+
+
+class OAuth2PasswordRequestForm:
+    """The login form of the OAuth2 password flow, as a dependency:
+    ``form: Annotated[OAuth2PasswordRequestForm, Depends()]``.
+
+    Reads the urlencoded (or multipart) fields ``username``, ``password`` and optionally
+    ``scope`` (space-separated, available split as ``scopes``), ``grant_type`` (``"password"``
+    if sent), ``client_id`` and ``client_secret``. Missing fields are answered with 422.
+    """
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form(json_schema_extra=_SECRET)],
+        scope: Annotated[str, Form()] = "",
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form(json_schema_extra=_SECRET)] = None,
+    ) -> None:
+        self.grant_type = grant_type
+        self.username = username
+        self.password = password
+        self.scopes = scope.split()
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(username={self.username!r}, scopes={self.scopes!r})"
+
+
+class OAuth2PasswordRequestFormStrict(OAuth2PasswordRequestForm):
+    """:class:`OAuth2PasswordRequestForm` that requires ``grant_type=password``, as the OAuth2
+    specification does."""
+
+    def __init__(
+        self,
+        grant_type: Annotated[str, Form(pattern="^password$")],
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        scope: Annotated[str, Form()] = "",
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form()] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+
+
+class OAuth2(SecurityBase):
+    """OAuth2 with any ``flows`` (an :class:`~framework.security.models.OAuthFlows` or a dict
+    of the same shape). As a dependency it gives the whole ``Authorization`` header value;
+    subclass it, or use :class:`OAuth2PasswordBearer` / :class:`OAuth2AuthorizationCodeBearer`,
+    which give the bearer token."""
+
+    model: OAuth2Model
+
+    def __init__(
+        self,
+        flows: OAuthFlows | Mapping[str, Any] | None = None,
+        *,
+        scheme_name: str | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+    ) -> None:
+        if flows is None:
+            flows = OAuthFlows()
+        elif not isinstance(flows, OAuthFlows):
+            flows = OAuthFlows.model_validate(flows)
+        self.model = OAuth2Model(flows=flows, description=description)
+        self._init_base(scheme_name, auto_error)
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        """The ``Authorization`` header as sent (``None`` when missing and not
+        ``auto_error``)."""
+        authorization: str | None = request.headers.get("authorization")
+        if not authorization:
+            self._missing()
+            return None
+        return authorization
+
+    def _bearer_token(self, request: HTTPConnection) -> str | None:
+        scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+        if scheme.lower() != "bearer" or not token:
+            self._missing()
+            return None
+        return token
+
+
+class OAuth2PasswordBearer(OAuth2):
+    """OAuth2 password flow: clients get a token by posting the login form to ``tokenUrl``
+    (relative URLs are relative to the app's root) and send it as ``Authorization: Bearer
+    <token>``, which this dependency gives. ``scopes`` maps each scope to a description, for the
+    docs."""
+
+    def __init__(
+        self,
+        tokenUrl: str,
+        *,
+        scheme_name: str | None = None,
+        scopes: Mapping[str, str] | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+        refreshUrl: str | None = None,
+    ) -> None:
+        flow = OAuthFlowPassword(
+            tokenUrl=tokenUrl, refreshUrl=refreshUrl, scopes=dict(scopes or {})
+        )
+        super().__init__(
+            OAuthFlows(password=flow),
+            scheme_name=scheme_name,
+            description=description,
+            auto_error=auto_error,
+        )
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        """The bearer token (``None`` when missing and not ``auto_error``)."""
+        return self._bearer_token(request)
+
+
+class OAuth2AuthorizationCodeBearer(OAuth2):
+    """OAuth2 authorization code flow (users log in at ``authorizationUrl``, the client trades
+    the code at ``tokenUrl``); gives the bearer token of ``Authorization: Bearer <token>``."""
+
+    def __init__(
+        self,
+        authorizationUrl: str,
+        tokenUrl: str,
+        refreshUrl: str | None = None,
+        *,
+        scheme_name: str | None = None,
+        scopes: Mapping[str, str] | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+    ) -> None:
+        flow = OAuthFlowAuthorizationCode(
+            authorizationUrl=authorizationUrl,
+            tokenUrl=tokenUrl,
+            refreshUrl=refreshUrl,
+            scopes=dict(scopes or {}),
+        )
+        super().__init__(
+            OAuthFlows(authorizationCode=flow),
+            scheme_name=scheme_name,
+            description=description,
+            auto_error=auto_error,
+        )
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        """The bearer token (``None`` when missing and not ``auto_error``)."""
+        return self._bearer_token(request)
