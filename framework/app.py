@@ -22,6 +22,8 @@ from framework.formparsers import FormLimits
 from framework.middleware import Middleware
 from framework.middleware.base import BaseHTTPMiddleware, DispatchFunction
 from framework.middleware.errors import ServerErrorMiddleware
+from framework.openapi.utils import DocumentationRouter
+from framework.requests import Request
 from framework.responses import JSONResponse, Response
 from framework.routing import BaseRoute, RouteDecorators, RouteOptions, Router
 from framework.types import ASGIApp, Receive, Scope, Send
@@ -55,7 +57,14 @@ class App(RouteDecorators):
     - ``form_limits``: a :class:`~framework.formparsers.FormLimits` for form bodies (parts,
       fields, field and file sizes; 413 past them). Routers and routes can set their own.
     - ``root_path``: the path prefix the app is served under behind a proxy.
-    - ``title``, ``version``, ``description``: describe the API (used by the OpenAPI document).
+    - ``title``, ``version``, ``summary``, ``description``, ``terms_of_service``, ``contact``,
+      ``license_info``, ``openapi_tags``, ``servers``: the OpenAPI document's ``info``, ``tags``
+      and ``servers``. The document (``app.openapi()``) is built on first use and served at
+      ``openapi_url`` (``/openapi.json``; ``None`` turns it and the documentation pages off),
+      with Swagger UI at ``docs_url`` (``/docs``) and ReDoc at ``redoc_url`` (``/redoc``).
+      ``separate_input_output_schemas=False`` shows one schema per model instead of
+      ``Model-Input`` and ``Model-Output``. ``app.webhooks`` describes the requests the API sends
+      (``@app.webhooks.post("new-subscription")``).
     """
 
     def __init__(
@@ -71,7 +80,21 @@ class App(RouteDecorators):
         dependencies: Sequence[Any] | None = None,
         title: str = "API",
         version: str = "0.1.0",
+        summary: str | None = None,
         description: str = "",
+        openapi_url: str | None = "/openapi.json",
+        docs_url: str | None = "/docs",
+        redoc_url: str | None = "/redoc",
+        swagger_ui_oauth2_redirect_url: str | None = "/docs/oauth2-redirect",
+        swagger_ui_init_oauth: dict[str, Any] | None = None,
+        swagger_ui_parameters: dict[str, Any] | None = None,
+        openapi_tags: list[dict[str, Any]] | None = None,
+        servers: list[dict[str, Any]] | None = None,
+        terms_of_service: str | None = None,
+        contact: dict[str, Any] | None = None,
+        license_info: dict[str, Any] | None = None,
+        root_path_in_servers: bool = True,
+        separate_input_output_schemas: bool = True,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         default_response_class: type[Response] = JSONResponse,
         root_path: str = "",
@@ -81,7 +104,27 @@ class App(RouteDecorators):
         self.debug = debug
         self.title = title
         self.version = version
+        self.summary = summary
         self.description = description
+        self.openapi_version = "3.1.0"
+        self.openapi_url = openapi_url
+        self.docs_url = docs_url
+        self.redoc_url = redoc_url
+        self.swagger_ui_oauth2_redirect_url = swagger_ui_oauth2_redirect_url
+        self.swagger_ui_init_oauth = swagger_ui_init_oauth
+        self.swagger_ui_parameters = swagger_ui_parameters
+        self.openapi_tags = openapi_tags
+        self.servers = list(servers or [])
+        self.terms_of_service = terms_of_service
+        self.contact = contact
+        self.license_info = license_info
+        self.root_path_in_servers = root_path_in_servers
+        self.separate_input_output_schemas = separate_input_output_schemas
+        #: The document ``openapi()`` returns: built on its first call, then kept. Assign your
+        #: own (a customised ``get_openapi(...)`` result) to serve that instead.
+        self.openapi_schema: dict[str, Any] | None = None
+        self._openapi_body: tuple[Any, str, bytes] | None = None
+        self._documentation_routes: list[BaseRoute] = []
         self.root_path = root_path.rstrip("/")
         self.state = State()
         self.router = Router(
@@ -102,13 +145,131 @@ class App(RouteDecorators):
             lifespan, list(on_startup or []), list(on_shutdown or [])
         )
         self.middleware_stack: ASGIApp | None = None
+        #: Webhooks: requests the API sends, described in the document (never served).
+        self.webhooks: Router = DocumentationRouter()
+        self._add_documentation_routes()
+
+    # -- OpenAPI ----------------------------------------------------------------------------------
+
+    def openapi(self) -> dict[str, Any]:
+        """The app's OpenAPI document, built from its routes on the first call and kept in
+        ``openapi_schema`` (routes added later are not in it unless it is reset to ``None``)."""
+        if self.openapi_schema is None:
+            from framework.openapi.utils import get_openapi
+
+            self.openapi_schema = get_openapi(
+                title=self.title,
+                version=self.version,
+                openapi_version=self.openapi_version,
+                summary=self.summary,
+                description=self.description,
+                terms_of_service=self.terms_of_service,
+                contact=self.contact,
+                license_info=self.license_info,
+                routes=self.routes,
+                webhooks=self.webhooks.routes,
+                tags=self.openapi_tags,
+                servers=self.servers,
+                separate_input_output_schemas=self.separate_input_output_schemas,
+            )
+        return self.openapi_schema
+
+    def _openapi_json(self, root_path: str) -> bytes:
+        """The document as served: with ``root_path`` first in its servers (when the app runs
+        under a prefix), encoded once per document and root path."""
+        schema = self.openapi()
+        cached = self._openapi_body
+        if cached is not None and cached[0] is schema and cached[1] == root_path:
+            return cached[2]
+        served = schema
+        if root_path and self.root_path_in_servers:
+            urls = {server.get("url") for server in schema.get("servers", [])}
+            if root_path not in urls:
+                served = {**schema, "servers": [{"url": root_path}, *schema.get("servers", [])]}
+        body = JSONResponse(served).body
+        self._openapi_body = (schema, root_path, body)
+        return body
+
+    def _add_documentation_routes(self) -> None:
+        """Add the routes serving the document and the documentation pages (each builds what it
+        sends on its first request). They are left out of ``app.routes``, which lists the
+        routes you added; ``app.router.routes`` has them."""
+        before = len(self.router.routes)
+        self._register_documentation_routes()
+        self._documentation_routes = self.router.routes[before:]
+
+    def _register_documentation_routes(self) -> None:
+        openapi_url = self.openapi_url
+        if not openapi_url:
+            return
+
+        async def openapi(request: Request) -> Response:
+            root_path = request.scope.get("root_path", "").rstrip("/")
+            body = self._openapi_json(root_path)
+            return Response(body, media_type="application/json")
+
+        self.add_api_route(openapi_url, openapi, include_in_schema=False)
+        try:
+            from framework.openapi import docs
+        except ImportError:  # pragma: no cover - the pages are optional
+            return
+        if self.docs_url:
+            # With the docs-offline extra, Swagger UI's files are served here, not from a CDN.
+            assets = docs.offline_assets()
+            assets_url = self.docs_url.rstrip("/") + "/assets"
+            if assets is not None:
+                from framework.staticfiles import StaticFiles
+
+                self.mount(assets_url, StaticFiles(directory=assets.directory))
+
+            async def swagger_ui_html(request: Request) -> Response:
+                root_path = request.scope.get("root_path", "").rstrip("/")
+                redirect = self.swagger_ui_oauth2_redirect_url
+                urls = assets.urls(root_path + assets_url) if assets is not None else {}
+                return docs.get_swagger_ui_html(
+                    openapi_url=root_path + openapi_url,
+                    title=f"{self.title} - Swagger UI",
+                    swagger_js_url=urls.get("swagger_js_url"),
+                    swagger_css_url=urls.get("swagger_css_url"),
+                    swagger_favicon_url=urls.get("swagger_favicon_url"),
+                    oauth2_redirect_url=root_path + redirect if redirect else None,
+                    init_oauth=self.swagger_ui_init_oauth,
+                    swagger_ui_parameters=self.swagger_ui_parameters,
+                )
+
+            self.add_api_route(self.docs_url, swagger_ui_html, include_in_schema=False)
+            redirect_page = getattr(docs, "get_swagger_ui_oauth2_redirect_html", None)
+            if self.swagger_ui_oauth2_redirect_url and redirect_page is not None:
+
+                async def swagger_ui_redirect() -> Response:
+                    page: Response = redirect_page()
+                    return page
+
+                self.add_api_route(
+                    self.swagger_ui_oauth2_redirect_url,
+                    swagger_ui_redirect,
+                    include_in_schema=False,
+                )
+        if self.redoc_url:
+
+            async def redoc_html(request: Request) -> Response:
+                root_path = request.scope.get("root_path", "").rstrip("/")
+                return docs.get_redoc_html(
+                    openapi_url=root_path + openapi_url, title=f"{self.title} - ReDoc"
+                )
+
+            self.add_api_route(self.redoc_url, redoc_html, include_in_schema=False)
 
     # -- routes ---------------------------------------------------------------------------------
 
     @property
     def routes(self) -> list[BaseRoute]:
-        """Every route of the app, in the order they were added."""
-        return self.router.routes
+        """Every route added to the app, in the order they were added (the routes of the
+        OpenAPI document and its pages, which the app adds itself, are in ``router.routes``)."""
+        added = self._documentation_routes
+        if not added:
+            return self.router.routes
+        return [route for route in self.router.routes if not any(route is a for a in added)]
 
     def add_api_route(
         self,

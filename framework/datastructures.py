@@ -527,7 +527,7 @@ class UploadFile:
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> CoreSchema:
         # Lets handlers and models declare UploadFile fields: validated by isinstance, shown in
-        # JSON Schema (OpenAPI) as a binary string.
+        # JSON Schema (OpenAPI 3.1) as a string of binary content, as FastAPI shows it.
         return core_schema.json_or_python_schema(
             json_schema=core_schema.str_schema(),
             python_schema=core_schema.is_instance_schema(cls),
@@ -536,7 +536,7 @@ class UploadFile:
 
 
 def _binary_json_schema(schema: Any, handler: Any) -> dict[str, Any]:
-    return {"type": "string", "format": "binary"}
+    return {"type": "string", "contentMediaType": "application/octet-stream"}
 
 
 class FormData(ImmutableMultiDict["UploadFile | str"]):

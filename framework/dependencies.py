@@ -19,7 +19,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from pydantic_core import PydanticUndefined, SchemaValidator
 
 from framework.background import BackgroundTasks
 from framework.concurrency import is_async_callable
@@ -130,6 +130,8 @@ def is_scalar_or_scalar_sequence(annotation: Any) -> bool:
     """What a query string, a header or a cookie can carry: scalars, or sequences of them."""
     if is_sequence(annotation):
         args = typing.get_args(_strip_optional(annotation))
+        if not args or args[0] is Any:
+            return False  # a bare ``list`` (or ``list[Any]``) is a JSON body, as ``dict`` is
         return not any(_is_complex(arg) or is_sequence(arg) for arg in args if arg is not Ellipsis)
     return not _is_complex(annotation)
 
@@ -182,14 +184,44 @@ class LocationGroup:
     specs: list[FieldSpec]
     model: type[BaseModel]
     model_param: str | None = None
+    # For a model group: wire name -> the key the model validates (its field's alias or name).
+    # Other values of the location are passed too, so that the model's ``extra`` setting applies.
+    model_keys: dict[str, str] = dataclasses.field(default_factory=dict)
+    # For an optional model group (``Model | None = None``): its value when none of it is sent.
+    default: Any = PydanticUndefined
 
     def __post_init__(self) -> None:
         self.validator: Any = self.model.__pydantic_validator__
+        # model key -> wire name where they differ (errors report the header name)
+        self.wire_names = {key: wire for wire, key in self.model_keys.items() if key != wire}
         # alias -> whether several values are collected (list[...])
         self.wanted = {spec.alias: spec.sequence for spec in self.specs}
         # raw header name (bytes, lower-case) -> alias, to pick headers without decoding others
         self.header_names = {spec.alias.encode("latin-1"): spec.alias for spec in self.specs}
         self.names = tuple((spec.name, f"f{index}") for index, spec in enumerate(self.specs))
+        # When every parameter is text with no constraint (``str``, ``str | None``, ``Any``) and
+        # a plain default: (name, alias, default) each, the raw text being the valid value.
+        self.text: tuple[tuple[str, str, Any], ...] | None = None
+        text_location = self.location in ("query", "header", "cookie")
+        if text_location and self.model_param is None and all(map(_plain_text, self.specs)):
+            self.text = tuple((spec.name, spec.alias, spec.field.default) for spec in self.specs)
+
+
+_TEXT_TYPES: tuple[Any, ...] = (str, Any, str | None)
+
+
+def _plain_text(spec: FieldSpec) -> bool:
+    """A parameter whose validation of a text value can only be "it is there": one value, typed
+    ``str`` (optional or not) or ``Any``, without constraints or a default factory."""
+    field = spec.field
+    default = field.default
+    return (
+        not spec.sequence
+        and spec.annotation in _TEXT_TYPES
+        and not field.metadata
+        and field.default_factory is None
+        and (default is PydanticUndefined or default is None or type(default) is str)
+    )
 
 
 @dataclasses.dataclass(eq=False)
@@ -219,6 +251,62 @@ class BodySpec:
             self.validator: Any = self.adapter.validator
         self.required = any(spec.required for spec in self.specs)
         self.names = tuple((spec.name, f"f{index}") for index, spec in enumerate(self.specs))
+        self._fail_fast: SchemaValidator | None = None
+
+    def fail_fast_validator(self) -> SchemaValidator:
+        """A validator of the same body that stops every list, tuple, set and dict at its first
+        invalid item. Built the first time a body fails with very many errors (a 10 MiB array
+        of wrong items), where listing them all would take seconds."""
+        if self._fail_fast is None:
+            if self.model is not None:
+                schema = self.model.__pydantic_core_schema__
+            else:
+                assert self.adapter is not None
+                schema = self.adapter.core_schema
+            self._fail_fast = SchemaValidator(typing.cast(Any, _fail_fast_schema(schema)))
+        return self._fail_fast
+
+
+_CONTAINER_SCHEMAS = frozenset({"list", "tuple", "set", "frozenset", "dict"})
+
+
+def _fail_fast_schema(schema: Any) -> Any:
+    """A copy of a pydantic-core schema with ``fail_fast`` set on every container."""
+    if isinstance(schema, dict):
+        copied = {
+            key: value if key == "metadata" else _fail_fast_schema(value)
+            for key, value in _without_classes(schema).items()
+        }
+        if copied.get("type") in _CONTAINER_SCHEMAS:
+            copied["fail_fast"] = True
+        return copied
+    if isinstance(schema, list):
+        return [_fail_fast_schema(item) for item in schema]
+    return schema
+
+
+def _without_classes(schema: dict[str, Any]) -> dict[str, Any]:
+    """pydantic-core reuses the validator a model, dataclass or typed dict already has when a
+    schema names its class, which would ignore any change below it: validate their fields
+    instead (without the validators that expect an instance of the class)."""
+    ref = schema.get("ref")
+    kind = schema.get("type")
+    inner: Any = schema.get("schema")
+    wrapped = isinstance(inner, dict) and inner.get("type") in ("model", "dataclass")
+    if kind in ("function-after", "function-wrap") and wrapped:
+        schema, kind, inner = inner, inner["type"], inner.get("schema")
+    if kind in ("model", "dataclass") and isinstance(inner, dict):
+        fields = dict(inner)
+        extra = (schema.get("config") or {}).get("extra_fields_behavior")
+        if extra is not None and fields.get("type") in ("model-fields", "dataclass-args"):
+            fields.setdefault("extra_behavior", extra)
+        ref = ref or schema.get("ref")
+        schema = fields
+    elif kind == "typed-dict":
+        schema = {key: value for key, value in schema.items() if key != "cls"}
+    if ref is not None:
+        schema = {**schema, "ref": ref}
+    return schema
 
 
 @dataclasses.dataclass(eq=False)
@@ -239,6 +327,8 @@ class Dependant:
     # Path parameters the converter already typed, as (parameter name, template name): passed on
     # without validation.
     trusted_path: tuple[tuple[str, str], ...] = ()
+    # Every path parameter, trusted or not, in signature order (for the OpenAPI document).
+    path_specs: list[FieldSpec] = dataclasses.field(default_factory=list)
     # What compiling an override of this dependency needs (app.dependency_overrides).
     context: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -484,7 +574,13 @@ def _classify(
     if isinstance(marker, Body):
         collected.body.append(spec)
     elif not is_scalar_or_scalar_sequence(base) and _is_class(_strip_optional(base), BaseModel):
-        collected.model_groups.append(_model_group(marker.location, name, base, marker))
+        if default is PydanticUndefined:
+            default = marker.default
+        model = _strip_optional(base)
+        optional = model is not base  # ``Model | None``: the default when none of it is sent
+        group = _model_group(marker.location, name, model, marker)
+        group.default = default if optional else PydanticUndefined
+        collected.model_groups.append(group)
     else:
         collected.by_location[marker.location].append(spec)
 
@@ -492,16 +588,20 @@ def _classify(
 def _model_group(location: str, name: str, model: type[BaseModel], marker: Param) -> LocationGroup:
     """``Annotated[Model, Query()]``: the model's fields are parameters of ``location``."""
     specs = []
+    keys = {}
     for field_name, info in model.model_fields.items():
-        alias = info.alias or field_name
+        key = alias = info.alias or field_name
         if isinstance(marker, Header):
-            alias = (alias if info.alias else alias.replace("_", "-")).lower()
+            if not info.alias and marker.convert_underscores:
+                alias = alias.replace("_", "-")
+            alias = alias.lower()
+        keys[alias] = key
         specs.append(
             FieldSpec(
                 field_name, alias, info.annotation, info, marker, is_sequence(info.annotation)
             )
         )
-    return LocationGroup(location, specs, model, model_param=name)
+    return LocationGroup(location, specs, model, model_param=name, model_keys=keys)
 
 
 def _trusted(spec: FieldSpec, convertors: Mapping[str, str]) -> bool:
@@ -517,7 +617,7 @@ def _trusted(spec: FieldSpec, convertors: Mapping[str, str]) -> bool:
 def _build_groups(
     dependant: Dependant, collected: _Collected, convertors: Mapping[str, str], qualname: str
 ) -> None:
-    path_specs = collected.by_location["path"]
+    path_specs = dependant.path_specs = collected.by_location["path"]
     trusted = [spec for spec in path_specs if _trusted(spec, convertors)]
     dependant.trusted_path = tuple((spec.name, spec.alias) for spec in trusted)
     collected.by_location["path"] = [spec for spec in path_specs if spec not in trusted]

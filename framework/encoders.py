@@ -113,7 +113,7 @@ class ResponseSerializer:
         if adapter is None:
             return self._deferred
         self._use(adapter)
-        return self._typed
+        return self._usual() or self._typed
 
     def _use(self, adapter: TypeAdapter[Any]) -> None:
         self._adapter = adapter
@@ -168,13 +168,41 @@ class ResponseSerializer:
         if adapter is None:
             return to_json(value)  # still undefined: by value, never a 500
         self._use(adapter)
-        self.serialize = self._typed
-        return self._typed(value)
+        self.serialize = self._usual() or self._typed
+        return self.serialize(value)
+
+    def _usual(self) -> Callable[[Any], bytes] | None:
+        """:meth:`_typed` for the usual options (none but ``by_alias``) as a closure: the same
+        steps without attribute lookups or a keyword dict per call. None for other options."""
+        if set(self._dump_options) != {"by_alias", "warnings"}:
+            return None
+        validate, to_json, trusted = self._validate, self._to_json, self._trusted_class
+        by_alias: bool = self._dump_options["by_alias"]
+        report = self.validate
+
+        def serialize(value: Any) -> bytes:
+            if trusted is None or not isinstance(value, trusted):
+                try:
+                    value = validate(value, from_attributes=True)
+                except PydanticValidationError:
+                    report(value)  # raises ResponseValidationError
+                    raise
+            serialized: bytes = to_json(value, by_alias=by_alias, warnings=False)
+            return serialized
+
+        return serialize
 
     def _typed(self, value: Any) -> bytes:
         trusted = self._trusted_class
         if trusted is None or not isinstance(value, trusted):
-            value = self.validate(value)
+            options = self.options
+            if options["exclude_unset"] or options["exclude_defaults"]:
+                value = self.validate(value)
+            else:
+                try:  # validate's work, without its call in the common case
+                    value = self._validate(value, from_attributes=True)
+                except PydanticValidationError:
+                    value = self.validate(value)  # raises ResponseValidationError
         # pydantic-core's serializer directly: TypeAdapter's wrapper costs as much again.
         serialized: bytes = self._to_json(value, **self._dump_options)
         return serialized

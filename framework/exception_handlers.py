@@ -60,7 +60,8 @@ async def request_validation_exception_handler(
     request: Request, exc: RequestValidationError
 ) -> Response:
     """422 ``{"detail": [...errors...]}``, FastAPI's shape."""
-    body = to_json({"detail": exc.errors()}, serialize_unknown=True)
+    # An infinite or NaN input (1e400 in a JSON body) is written as a string: valid JSON.
+    body = to_json({"detail": exc.errors()}, serialize_unknown=True, inf_nan_mode="strings")
     return Response(body, status_code=422, media_type="application/json")
 
 

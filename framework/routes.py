@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import types
+import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,13 +27,14 @@ from framework.exception_handlers import answer_websocket_error, answer_with_han
 from framework.exceptions import (
     HTTPException,
     RequestValidationError,
+    ResponseValidationError,
     WebSocketRequestValidationError,
 )
 from framework.formparsers import FormLimits
 from framework.paths import PathTemplate
 from framework.requests import Request
 from framework.responses import JSONResponse, RedirectResponse, Response
-from framework.solving import Plan, Solver, solve_flat
+from framework.solving import Plan, Solver, run_plain, solve_flat
 from framework.types import Receive, Scope, Send
 from framework.websockets import WebSocket
 
@@ -80,6 +83,8 @@ class RouteOptions(TypedDict, total=False):
     dependencies: Sequence[Any] | None
     operation_id: str | None
     openapi_extra: dict[str, Any] | None
+    callbacks: list[BaseRoute] | None
+    generate_unique_id_function: Callable[[Route], str] | None
     max_body_size: int | None
     form_limits: FormLimits | None
 
@@ -99,6 +104,18 @@ class BaseRoute:
             return URLPath(self.template.format(params))
         except ValueError:
             raise NoMatchFound(name, params) from None
+
+
+def _without_responses(annotation: Any) -> Any:
+    """``Item | RedirectResponse`` -> ``Item``: a returned Response is sent as it is, anything
+    else is still checked and filtered by the rest of the annotation."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return annotation
+    args = typing.get_args(annotation)
+    kept = tuple(arg for arg in args if not (inspect.isclass(arg) and issubclass(arg, Response)))
+    if len(kept) == len(args):
+        return annotation
+    return typing.cast(Any, typing.Union)[kept] if kept else None
 
 
 def _convertor_names(template: PathTemplate) -> dict[str, str]:
@@ -153,7 +170,7 @@ class Route(BaseRoute):
         )
         model = options.get("response_model", UNSET)
         if model is UNSET:
-            model = signature_hints(endpoint)[1].get("return")
+            model = _without_responses(signature_hints(endpoint)[1].get("return"))
         self.response_model = model
         self.serializer = ResponseSerializer(
             model,
@@ -173,6 +190,8 @@ class Route(BaseRoute):
             dependant.trusted_path or dependant.connection_param or dependant.groups
         )
         self.plan = Plan(dependant)
+        # Dependencies that read only path, query, header and cookie values: run_plain.
+        self._plain = None if self._flat else self.plan.plain
 
     def with_options(self, *, prefix: str = "", **overrides: Any) -> Route:
         """A copy of this route under ``prefix`` with some options replaced."""
@@ -188,16 +207,22 @@ class Route(BaseRoute):
         An exception from the plan or the endpoint is answered here by its registered handler
         (nothing has been sent yet); one without a handler goes on up to the error boundary.
         """
-        if not self._flat:
+        plain = self._plain
+        if not self._flat and (
+            plain is None or getattr(scope.get("app"), "dependency_overrides", None)
+        ):
             await self._handle_with_plan(scope, receive, send)
             return
-        # Only path, query, header and cookie values: validated without a Solver.
+        # Only path, query, header and cookie values (and, for a plain plan, dependencies that
+        # read nothing else): validated without a Solver.
         dependant = self.dependant
         request = None
         try:
             if self._no_arguments:
                 call = dependant.call
                 result = await call() if dependant.is_async else await run_in_threadpool(call)
+            elif plain is not None:
+                result = await run_plain(plain, scope)
             else:
                 if dependant.groups:
                     kwargs = solve_flat(dependant, scope)
@@ -215,23 +240,46 @@ class Route(BaseRoute):
             if not await answer_with_handler(exc, scope, receive, send, request):
                 raise
             return
-        await self._respond(result, scope, receive, send, request, None, None)
+        try:
+            # _respond's common cases, without its call: a Response and no Request to watch, or
+            # a value for the JSON serialiser.
+            if isinstance(result, Response):
+                if request is None:
+                    await result(scope, receive, send)
+                else:
+                    await self._respond(result, scope, receive, send, request, None, None)
+            elif self._fast_json:
+                await self._send_json(result, scope, send)
+            else:
+                await self._respond(result, scope, receive, send, request, None, None)
+        except ResponseValidationError as exc:  # raised before anything is sent
+            if not await answer_with_handler(exc, scope, receive, send, request):
+                raise
         if request is not None and request._form is not None:
             await request.close()
 
     async def _handle_with_plan(self, scope: Scope, receive: Receive, send: Send) -> None:
         solver = Solver(scope, receive, send, max_body_size=self.max_body_size)
+        overrides = getattr(scope.get("app"), "dependency_overrides", None)
+        plan = self.plan.for_overrides(overrides) if overrides else self.plan
         try:
-            if self.plan.has_generators:
+            if plan.has_generators:
                 # yield dependencies: their code after yield runs once the response is sent,
                 # and sees the endpoint's exception first if it raised.
                 async with contextlib.AsyncExitStack() as stack:
                     solver.stack = stack
                     await self._run(solver, scope, receive, send)
+                if not solver.responding:
+                    raise RuntimeError(
+                        "No response to send: the endpoint raised an exception that a yield "
+                        "dependency caught without raising it again (re-raise it, or raise "
+                        "another one, in the dependency's except block)"
+                    )
             else:
                 await self._run(solver, scope, receive, send)
         except Exception as exc:
-            if solver.responding:
+            # A response model mismatch is found before anything is sent: still answerable.
+            if solver.responding and not isinstance(exc, ResponseValidationError):
                 raise
             request = solver.request
             if not await answer_with_handler(exc, scope, receive, send, request):
@@ -249,9 +297,16 @@ class Route(BaseRoute):
         else:
             result = await run_in_threadpool(dependant.call, **values)
         solver.responding = True
-        await self._respond(
-            result, scope, receive, send, solver.request, solver.sub_response, solver.background
-        )
+        sub_response, background = solver.sub_response, solver.background
+        if (
+            self._fast_json
+            and sub_response is None
+            and background is None
+            and not isinstance(result, Response)
+        ):
+            await self._send_json(result, scope, send)  # _respond's common case, without it
+            return
+        await self._respond(result, scope, receive, send, solver.request, sub_response, background)
 
     async def _respond(
         self,
@@ -266,7 +321,10 @@ class Route(BaseRoute):
         """Send what the endpoint returned."""
         if isinstance(result, Response):
             response = result
-            if background is not None and response.background is None:
+            if background is not None and response.background is not background:
+                if response.background is not None:
+                    # Both run: the tasks added while handling, then the response's own.
+                    background.tasks.append(response.background)
                 response.background = background
         elif self._fast_json and sub_response is None and background is None:
             # The common case, without a Response object: status, two headers, body.

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import re
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic_core import from_json
+from pydantic_core import PydanticUndefined, from_json
 
 from framework.background import BackgroundTasks
 from framework.concurrency import run_in_threadpool
@@ -34,10 +36,13 @@ from framework.responses import Response
 from framework.types import Receive, Scope, Send
 
 __all__ = [
+    "MAX_BODY_ERRORS",
     "Plan",
     "Solver",
     "Step",
+    "json_invalid_error",
     "parse_location",
+    "run_plain",
     "solve_flat",
     "validate_group",
     "validation_errors",
@@ -71,7 +76,72 @@ def validation_errors(
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, BaseException):
+        return {}  # a validator's exception: its text is in "msg" already (FastAPI's shape)
     return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+MAX_BODY_ERRORS = 1000
+"""Past this many errors in a body, only the first of each list, tuple, set or dict is reported:
+listing millions (a 10 MiB array of wrong items) would take seconds and gigabytes."""
+
+
+def _first_errors(
+    spec: BodySpec, body: bytes, is_json: bool, exc: ValidationError
+) -> list[dict[str, Any]]:
+    try:
+        validator = spec.fail_fast_validator()
+        if is_json:
+            validator.validate_json(body)
+        else:
+            validator.validate_python(body)
+    except ValidationError as first:
+        if first.error_count() <= MAX_BODY_ERRORS:
+            return validation_errors(first, ("body",))
+    except Exception:  # a model validator that expected its model: list none
+        pass
+    count = exc.error_count()
+    message = f"The body has {count} validation errors, too many to list"
+    return [{"type": "too_many_errors", "loc": ["body"], "msg": message, "input": {}}]
+
+
+def _missing(loc: list[str | int]) -> dict[str, Any]:
+    return {"type": "missing", "loc": loc, "msg": "Field required", "input": None}
+
+
+_LINE_COLUMN = re.compile(r" at line (\d+) column (\d+)$")
+
+
+def json_invalid_error(body: bytes, exc: ValidationError) -> dict[str, Any]:
+    """FastAPI's error for a body that is not JSON: ``loc`` ``["body", position]``, the
+    position and reason as the standard library's parser reports them."""
+    try:
+        json.loads(body)
+    except json.JSONDecodeError as error:
+        position, reason = error.pos, error.msg
+    except (ValueError, RecursionError):
+        # Not UTF-8, nested too deep, or an integer too long: pydantic's reason and position.
+        position, reason = _json_position(body, exc)
+    else:  # what only the standard library accepts (a lone surrogate escape)
+        position, reason = _json_position(body, exc)
+    return {
+        "type": "json_invalid",
+        "loc": ["body", position],
+        "msg": "JSON decode error",
+        "input": {},
+        "ctx": {"error": reason},
+    }
+
+
+def _json_position(body: bytes, exc: ValidationError) -> tuple[int, str]:
+    reason = str(exc.errors()[0].get("ctx", {}).get("error", "invalid JSON"))
+    found = _LINE_COLUMN.search(reason)
+    if found is None:
+        return 0, reason
+    line, column = int(found[1]), int(found[2])
+    lines = body.decode("utf-8", "replace").split("\n")
+    position = sum(len(text) + 1 for text in lines[: line - 1]) + column - 1
+    return position, reason[: found.start()]
 
 
 class _ThreadedContext:
@@ -133,6 +203,10 @@ class Plan:
         self.has_generators = any(
             step.dependant.is_generator or step.dependant.is_async_generator for step in self.steps
         )
+        # For run_plain, when no callable has a body, an injected object or a yield.
+        self.plain: PlainProgram | None = None
+        if all(_is_plain(step.dependant) for step in self.steps):
+            self.plain = PlainProgram(self.steps)
         self.calls = {dependant.call for dependant in root.walk()}
         self._with_overrides: dict[Any, Plan] = {}
 
@@ -171,6 +245,33 @@ class Plan:
                 self._with_overrides.clear()  # overrides are for tests; keep this bounded
             plan = self._with_overrides[key] = Plan(self.root, overrides)
         return plan
+
+
+def _is_plain(dependant: Dependant) -> bool:
+    return dependant.body is None and not dependant.injects and dependant.context_manager is None
+
+
+class PlainProgram:
+    """The steps of a plan whose callables read only path, query, header and cookie values and
+    each other's results, in the compact form :func:`run_plain` loops over."""
+
+    __slots__ = ("handler", "steps")
+
+    def __init__(self, steps: list[Step]) -> None:
+        # Per dependency: (call, is_async, named inputs, all input slots, the dependant if it
+        # reads the request else None); the handler: the same, its call included.
+        self.steps = tuple(_plain_step(step) for step in steps[:-1])
+        self.handler = _plain_step(steps[-1])
+
+
+def _plain_step(
+    step: Step,
+) -> tuple[Any, bool, tuple[tuple[str, int], ...], tuple[int, ...], Dependant | None]:
+    dependant = step.dependant
+    named = tuple((name, slot) for name, slot in step.inputs if name is not None)
+    slots = tuple(slot for _, slot in step.inputs)
+    reads = dependant if dependant.trusted_path or dependant.groups else None
+    return dependant.call, dependant.is_async, named, slots, reads
 
 
 def _overridden(dependant: Dependant, replacement: Any) -> Dependant:
@@ -370,13 +471,71 @@ class Solver:
                 )
                 values[spec.specs[0].name] = value
         except ValidationError as exc:
-            self.errors.extend(validation_errors(exc, ("body",)))
+            self._body_failed(spec, body, is_json, exc, values)
+
+    def _body_failed(
+        self,
+        spec: BodySpec,
+        body: bytes,
+        is_json: bool,
+        exc: ValidationError,
+        values: dict[str, Any],
+    ) -> None:
+        """The body did not pass the fast path (JSON mode): validate it again as FastAPI does,
+        parsed first and then in Python mode, to report the same errors (and accept the rare
+        value only Python mode takes)."""
+        if exc.error_count() > MAX_BODY_ERRORS:
+            self.errors.extend(_first_errors(spec, body, is_json, exc))
+            return
+        if is_json:
+            try:
+                if any(
+                    error["type"] == "json_invalid" and not error["loc"] for error in exc.errors()
+                ):
+                    raise ValueError("not JSON")
+                data = from_json(body)
+            except ValueError:
+                # As FastAPI: a body that is not JSON is the only error reported.
+                text = body.decode("utf-8", "replace")
+                raise RequestValidationError([json_invalid_error(body, exc)], body=text) from None
+        else:
+            data = body
+        try:
+            if spec.model is None:
+                value = spec.validator.validate_python(data, from_attributes=True)
+                values[spec.specs[0].name] = value
+                return
+            if isinstance(data, bytes):
+                data = {}  # not JSON: no embedded value given
+            elif not isinstance(data, dict):
+                for field_spec in spec.specs:  # FastAPI reports each one missing
+                    self.errors.append(_missing(["body", field_spec.alias]))
+                return
+            validated = spec.model.__pydantic_validator__.validate_python(
+                data, from_attributes=True
+            )
+        except ValidationError as error:
+            errors = validation_errors(error, ("body",))
+            if spec.model is not None:
+                for item in errors:  # a missing key: no input, as for a parameter
+                    if item["type"] == "missing" and len(item["loc"]) == 2:
+                        item["input"] = None
+            self.errors.extend(errors)
+            return
+        fields = validated.__dict__
+        for name, key in spec.names:
+            values[name] = fields[key]
 
     def _missing_body(self, spec: BodySpec, values: dict[str, Any]) -> None:
         if spec.required:
-            self.errors.append(
-                {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
-            )
+            if spec.model is None:
+                self.errors.append(_missing(["body"]))
+            else:  # embedded values: each one the handler requires is missing
+                self.errors.extend(
+                    _missing(["body", field_spec.alias])
+                    for field_spec in spec.specs
+                    if field_spec.required
+                )
             return
         for field_spec in spec.specs:
             values[field_spec.name] = field_spec.field.get_default(call_default_factory=True)
@@ -392,9 +551,17 @@ class Solver:
             if form is None:
                 break
             alias = field_spec.alias
-            found = form.getlist(alias) if field_spec.sequence else form.get(alias)
-            if found is None or found == []:
-                continue
+            found: Any
+            if field_spec.sequence:
+                found = [
+                    item
+                    for item in form.getlist(alias)
+                    if isinstance(item, str) or not _empty_input(item)
+                ]
+            else:
+                found = form.get(alias)
+            if found is None or found == [] or _empty_input(found):
+                continue  # an empty field of an HTML form means "not given"
             if isinstance(field_spec.marker, File) and not is_upload(field_spec.annotation):
                 found = await _read_files(found)
             raw[alias] = found
@@ -439,6 +606,8 @@ def _collect(group: LocationGroup, source: Any) -> dict[str, Any]:
                 continue
             if sequence:
                 raw.setdefault(key, []).append(value)
+            elif decode:
+                raw.setdefault(key, value)  # a repeated header: the first, as Headers.get
             else:
                 raw[key] = value
     else:
@@ -448,14 +617,96 @@ def _collect(group: LocationGroup, source: Any) -> dict[str, Any]:
     return raw
 
 
+def _collect_text(group: LocationGroup, source: Any) -> dict[str, Any]:
+    """:func:`_collect` for a group of single text values (``group.text``), in fewer steps."""
+    raw: dict[str, Any] = {}
+    location = group.location
+    if location == "header":
+        names = group.header_names
+        for key, value in source:
+            alias = names.get(key)
+            if alias is not None and alias not in raw:  # a repeated header: the first
+                raw[alias] = value.decode("latin-1")
+    elif location == "query":
+        wanted = group.wanted
+        for key, value in source:
+            if key in wanted:
+                raw[key] = value  # a repeated name: the last
+    else:
+        for key in group.wanted:
+            if key in source:
+                raw[key] = source[key]
+    return raw
+
+
+def _collect_model(group: LocationGroup, source: Any) -> dict[str, Any]:
+    """A model group's input: its fields under the model's keys, and every other value of the
+    location under its own name (repeated: a list), so ``extra="forbid"`` rejects them."""
+    raw: dict[str, Any] = {}
+    extras: dict[str, list[Any]] = {}
+    keys = group.model_keys
+    wanted = group.wanted
+    if group.location in ("query", "header"):
+        header = group.location == "header"
+        for name, value in source:
+            if header:
+                name, value = name.decode("latin-1"), value.decode("latin-1")
+            key = keys.get(name)
+            if key is None:
+                extras.setdefault(name, []).append(value)
+            elif wanted[name]:
+                raw.setdefault(key, []).append(value)
+            elif not header or key not in raw:
+                raw[key] = value
+    else:
+        for name, value in source.items():
+            key = keys.get(name)
+            if key is None:
+                extras[name] = [value]
+            else:
+                raw[key] = [value] if wanted[name] else value
+    for name, found in extras.items():
+        if name not in group.wire_names:  # a field's own name is not an extra value
+            raw[name] = found[0] if len(found) == 1 else found
+    return raw
+
+
 def validate_group(
     group: LocationGroup, source: Any, values: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
     """Validate one group from its parsed location into ``values``; the errors, if any."""
+    text = group.text
+    if text is not None:  # unconstrained text: present (or defaulted) is valid
+        raw = _collect_text(group, source)
+        missing: list[dict[str, Any]] | None = None
+        for name, alias, default in text:
+            value = raw.get(alias, default)
+            if value is PydanticUndefined:
+                missing = missing or []
+                missing.append(_missing([group.location, alias]))
+            else:
+                values[name] = value
+        return missing
+    model_param = group.model_param
+    model_group = model_param is not None
     try:
-        validated = group.validator.validate_python(_collect(group, source))
+        raw = _collect_model(group, source) if model_group else _collect(group, source)
+        if (
+            model_param is not None
+            and group.default is not PydanticUndefined
+            and not any(key in raw for key in group.model_keys.values())
+        ):
+            values[model_param] = group.default  # an optional group of which nothing was sent
+            return None
+        validated = group.validator.validate_python(raw)
     except ValidationError as exc:
-        return validation_errors(exc, (group.location,), missing_input=False)
+        errors = validation_errors(exc, (group.location,), missing_input=model_group)
+        if group.wire_names:
+            for error in errors:
+                loc = error["loc"]
+                if len(loc) > 1 and loc[1] in group.wire_names:
+                    loc[1] = group.wire_names[loc[1]]
+        return errors
     if group.model_param is not None:
         values[group.model_param] = validated
     else:
@@ -483,11 +734,83 @@ def solve_flat(dependant: Dependant, scope: Scope) -> dict[str, Any]:
     return values
 
 
+async def run_plain(program: PlainProgram, scope: Scope) -> Any:
+    """Run a plan whose callables read only path, query, header and cookie values and each
+    other's results (``Plan.plain``: no body, no injected objects, no ``yield``), handler
+    included, and return what the handler returned: :meth:`Solver.run` without a Solver.
+
+    As there, every callable validates its own parameters, one whose parameters or dependencies
+    failed is not called, and all errors are raised together as a RequestValidationError.
+    """
+    results: list[Any] = []
+    errors: list[dict[str, Any]] = []
+    sources: dict[str, Any] | None = None  # parsed locations, shared by the steps
+    for call, is_async, named, slots, reads in program.steps:
+        values: dict[str, Any] = {}
+        for name, slot in named:
+            values[name] = results[slot]
+        if reads is not None:
+            if sources is None:
+                sources = {}
+            found = _read(reads, scope, values, sources)
+            if found:
+                errors.extend(found)
+                results.append(_FAILED)
+                continue
+        if errors and any(results[slot] is _FAILED for slot in slots):
+            results.append(_FAILED)
+        elif is_async:
+            results.append(await call(**values))
+        else:
+            results.append(await run_in_threadpool(call, **values))
+    call, is_async, named, slots, reads = program.handler
+    values = {}
+    for name, slot in named:
+        values[name] = results[slot]
+    if reads is not None:
+        found = _read(reads, scope, values, {} if sources is None else sources)
+        if found:
+            errors.extend(found)
+    if errors:
+        raise RequestValidationError(errors)
+    if is_async:
+        return await call(**values)
+    return await run_in_threadpool(call, **values)
+
+
+def _read(
+    dependant: Dependant, scope: Scope, values: dict[str, Any], sources: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """Read and validate ``dependant``'s path, query, header and cookie values into ``values``;
+    the errors, if any."""
+    if dependant.trusted_path:
+        path_params = scope["path_params"]
+        for name, alias in dependant.trusted_path:
+            values[name] = path_params[alias]
+    errors = None
+    for group in dependant.groups:
+        location = group.location
+        source = sources.get(location)
+        if source is None:
+            source = sources[location] = parse_location(location, scope)
+        found = validate_group(group, source, values)
+        if found:
+            errors = found if errors is None else errors + found
+    return errors
+
+
 def _is_json(content_type: bytes) -> bool:
     if content_type == b"application/json":
         return True
     media = content_type.split(b";", 1)[0].strip().lower()
     return media == b"application/json" or media.endswith(b"+json")
+
+
+def _empty_input(value: Any) -> bool:
+    """An empty text field, or a file input with no file chosen (what browsers send)."""
+    if isinstance(value, str):
+        return value == ""
+    return isinstance(value, UploadFile) and not value.filename and not value.size
 
 
 async def _read_files(found: Any) -> Any:
