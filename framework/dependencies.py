@@ -443,6 +443,31 @@ class _Collected:
         self.body: list[FieldSpec] = []
 
 
+def embed_shared_body(root: Dependant) -> None:
+    """When a route's body parameters are spread over the handler and its dependencies, the
+    body is one object with a key per parameter (as FastAPI reads it): each JSON body that
+    was compiled as "the whole body" becomes embedded under its alias."""
+    bodies: list[Dependant] = []
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        dependant = pending.pop()
+        if id(dependant) in seen:
+            continue
+        seen.add(id(dependant))
+        if dependant.body is not None:
+            bodies.append(dependant)
+        pending.extend(dependant.dependencies)
+    names = {spec.alias for dependant in bodies for spec in dependant.body.specs}  # type: ignore[union-attr]
+    if len(names) < 2:
+        return
+    for dependant in bodies:
+        body = dependant.body
+        assert body is not None
+        if not body.embed and not body.form:
+            dependant.body = BodySpec(body.specs, embed=True, form=False, media_type=body.media_type)
+
+
 def compile_dependant(
     call: Callable[..., Any],
     *,

@@ -20,7 +20,12 @@ from typing_extensions import TypedDict, Unpack
 from framework.background import BackgroundTasks
 from framework.concurrency import run_in_threadpool
 from framework.datastructures import URL, URLPath
-from framework.dependencies import Dependant, compile_dependant, signature_hints
+from framework.dependencies import (
+    Dependant,
+    compile_dependant,
+    embed_shared_body,
+    signature_hints,
+)
 from framework.encoders import ResponseSerializer
 from framework.endpoints import WebSocketEndpoint
 from framework.exception_handlers import answer_websocket_error, answer_with_handler
@@ -168,6 +173,7 @@ class Route(BaseRoute):
             dependencies=self.dependencies,
             path_convertors=_convertor_names(self.template),
         )
+        embed_shared_body(self.dependant)
         model = options.get("response_model", UNSET)
         if model is UNSET:
             model = _without_responses(signature_hints(endpoint)[1].get("return"))

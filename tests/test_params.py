@@ -21,6 +21,7 @@ from framework import (
     BackgroundTasks,
     Body,
     Cookie,
+    Depends,
     File,
     Form,
     Header,
@@ -1422,3 +1423,48 @@ def test_requests_never_inspect_signatures_or_build_models(
     assert client.get("/filters?limit=3", headers={"x-token": "t"}).json() == 3
     assert client.get("/filters?limit=x").status_code == 422
     assert client.post("/form", data={"name": "n"}, files={"doc": ("f", b"1")}).json() == "nf"
+
+
+class _Note(BaseModel):
+    text: str
+
+
+async def _note_dependency(note: _Note) -> str:
+    return note.text
+
+
+def test_body_parameters_spread_over_handler_and_dependency_are_embedded() -> None:
+    app = App()
+
+    @app.post("/spread")
+    async def spread(
+        item: _SpreadItem, note: Annotated[str, Depends(_note_dependency)]
+    ) -> dict[str, str]:
+        return {"name": item.name, "note": note}
+
+    client = TestClient(app)
+    response = client.post("/spread", json={"item": {"name": "pen"}, "note": {"text": "hi"}})
+    assert response.status_code == 200
+    assert response.json() == {"name": "pen", "note": "hi"}
+    response = client.post("/spread", json={"name": "pen"})
+    assert response.status_code == 422
+    assert sorted(error["loc"][1] for error in response.json()["detail"]) == ["item", "note"]
+
+
+class _SpreadItem(BaseModel):
+    name: str
+
+
+def test_the_same_body_parameter_in_handler_and_dependency_stays_whole() -> None:
+    app = App()
+
+    async def check(note: _Note) -> str:
+        return note.text.upper()
+
+    @app.post("/same")
+    async def same(note: _Note, upper: Annotated[str, Depends(check)]) -> list[str]:
+        return [note.text, upper]
+
+    response = TestClient(app).post("/same", json={"text": "hi"})
+    assert response.status_code == 200
+    assert response.json() == ["hi", "HI"]
