@@ -465,7 +465,9 @@ def embed_shared_body(root: Dependant) -> None:
         body = dependant.body
         assert body is not None
         if not body.embed and not body.form:
-            dependant.body = BodySpec(body.specs, embed=True, form=False, media_type=body.media_type)
+            dependant.body = BodySpec(
+                body.specs, embed=True, form=False, media_type=body.media_type
+            )
 
 
 def compile_dependant(

@@ -10,19 +10,31 @@ fields the model does not declare (a password) never leave. A value that does no
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import functools
 import inspect
 import typing
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from enum import Enum
+from pathlib import PurePath
+from types import GeneratorType
 from typing import Any
 
 from pydantic import BaseModel, PydanticSchemaGenerationError, PydanticUserError, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_core import to_json
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+from pydantic_core import to_json as _core_to_json
 
 from framework.exceptions import ResponseValidationError
 from framework.responses import Response
 
-__all__ = ["ResponseSerializer"]
+__all__ = ["ResponseSerializer", "jsonable_encoder", "to_json"]
+
+to_json = functools.partial(_core_to_json, inf_nan_mode="null")
+"""pydantic-core's JSON encoder writing NaN and infinities as ``null``, as pydantic models do
+(JSON has no spelling for them; ``Infinity`` would make the answer unreadable to clients)."""
 
 IncEx = set[int] | set[str] | dict[int, Any] | dict[str, Any] | None
 
@@ -52,6 +64,14 @@ def _no_model(annotation: Any) -> bool:
     )
 
 
+def _unresolved_annotation(annotation: str | None) -> RuntimeError:
+    return RuntimeError(
+        f"The response model {annotation} names a type that is not defined: define it at module "
+        "level (a class inside a function cannot be found from a string annotation) or pass "
+        "response_model="
+    )
+
+
 class ResponseSerializer:
     """Validates and serialises a route's return values (built once per route).
 
@@ -69,8 +89,17 @@ class ResponseSerializer:
         exclude_unset: bool = False,
         exclude_defaults: bool = False,
         exclude_none: bool = False,
+        namespace: Mapping[str, Any] | None = None,
     ) -> None:
-        self.model = None if _no_model(model) or isinstance(model, str) else model
+        # Where names in a return annotation are looked up (the handler's module): a model
+        # declared further down the module is found once it exists.
+        self.namespace: dict[str, Any] = (
+            namespace if isinstance(namespace, dict) else dict(namespace or {})
+        )  # the module's own dict (not a copy): names defined later show up in it
+        self._unresolved = model if isinstance(model, str) else None
+        if self._unresolved is not None:
+            model = self._evaluate(self._unresolved)
+        self.model = None if _no_model(model) else model
         self.options: dict[str, Any] = {
             "include": include,
             "exclude": exclude,
@@ -98,6 +127,8 @@ class ResponseSerializer:
         self.serialize: Callable[[Any], bytes] = self._build()
 
     def _build(self) -> Callable[[Any], bytes]:
+        if self._unresolved is not None:
+            return self._deferred
         container = _UNCONSTRAINED.get(self.model) if _hashable(self.model) else None
         if container is not None and not any(
             self.options[k] for k in ("include", "exclude", "exclude_none")
@@ -115,6 +146,15 @@ class ResponseSerializer:
         self._use(adapter)
         return self._usual() or self._typed
 
+    def _evaluate(self, annotation: str) -> Any:
+        """The object a string annotation names, or None while a name in it is undefined."""
+        try:
+            value = eval(annotation, self.namespace)
+        except Exception:
+            return None
+        self._unresolved = None
+        return value
+
     def _use(self, adapter: TypeAdapter[Any]) -> None:
         self._adapter = adapter
         self._validate = adapter.validator.validate_python
@@ -129,8 +169,13 @@ class ResponseSerializer:
         # pydantic defers a type whose references are not defined yet (a model declared further
         # down the module): try again on later calls.
         rebuild = getattr(adapter, "rebuild", None)
-        if rebuild is not None and rebuild(raise_errors=False) is False:
-            return None
+        if rebuild is not None:
+            try:
+                complete = rebuild(raise_errors=False, _types_namespace=self.namespace or None)
+            except TypeError:  # a pydantic without the namespace argument
+                complete = rebuild(raise_errors=False)
+            if complete is False:
+                return None
         return adapter
 
     def _container_checker(self, container: type) -> Callable[[Any], bytes]:
@@ -162,11 +207,14 @@ class ResponseSerializer:
         )
 
     def _deferred(self, value: Any) -> bytes:
-        if self.model is None:
-            return to_json(value)
+        if self._unresolved is not None:
+            self.model = self._evaluate(self._unresolved)
+        if self._unresolved is not None or self.model is None:
+            raise _unresolved_annotation(self._unresolved)
         adapter = self._make_adapter()
         if adapter is None:
-            return to_json(value)  # still undefined: by value, never a 500
+            # Sending the value unchecked could leak what the model is there to filter out.
+            raise _unresolved_annotation(repr(self.model))
         self._use(adapter)
         self.serialize = self._usual() or self._typed
         return self.serialize(value)
@@ -235,18 +283,6 @@ class ResponseSerializer:
 
 
 # -- jsonable_encoder ---------------------------------------------------------------------------
-# Imported here rather than at the top while the serializer above is being reworked in parallel;
-# they can join the import block at the top of the module later.
-import datetime  # noqa: E402
-from collections import deque  # noqa: E402
-from decimal import Decimal  # noqa: E402
-from enum import Enum  # noqa: E402
-from pathlib import PurePath  # noqa: E402
-from types import GeneratorType  # noqa: E402
-
-from pydantic_core import PydanticSerializationError, to_jsonable_python  # noqa: E402
-
-__all__ += ["jsonable_encoder"]
 
 _SEQUENCES = (list, tuple, set, frozenset, deque, GeneratorType)
 

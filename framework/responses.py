@@ -252,7 +252,7 @@ class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return to_json(content)
+        return to_json(content, inf_nan_mode="null")  # NaN/inf as null, as pydantic models
 
 
 class RedirectResponse(Response):

@@ -40,7 +40,7 @@ from framework.paths import PathTemplate
 from framework.requests import Request
 from framework.responses import JSONResponse, RedirectResponse, Response
 from framework.solving import Plan, Solver, run_plain, solve_flat
-from framework.types import Receive, Scope, Send
+from framework.types import Message, Receive, Scope, Send
 from framework.websockets import WebSocket
 
 
@@ -180,6 +180,7 @@ class Route(BaseRoute):
         self.response_model = model
         self.serializer = ResponseSerializer(
             model,
+            namespace=getattr(inspect.unwrap(endpoint), "__globals__", None),
             include=options.get("response_model_include"),
             exclude=options.get("response_model_exclude"),
             by_alias=options.get("response_model_by_alias", True),
@@ -255,7 +256,9 @@ class Route(BaseRoute):
                 else:
                     await self._respond(result, scope, receive, send, request, None, None)
             elif self._fast_json:
-                await self._send_json(result, scope, send)
+                start, body = self._json_messages(result, scope)
+                await send(start)
+                await send(body)
             else:
                 await self._respond(result, scope, receive, send, request, None, None)
         except ResponseValidationError as exc:  # raised before anything is sent
@@ -310,7 +313,10 @@ class Route(BaseRoute):
             and background is None
             and not isinstance(result, Response)
         ):
-            await self._send_json(result, scope, send)  # _respond's common case, without it
+            # _respond's common case, without its call
+            start, body = self._json_messages(result, scope)
+            await send(start)
+            await send(body)
             return
         await self._respond(result, scope, receive, send, solver.request, sub_response, background)
 
@@ -334,7 +340,9 @@ class Route(BaseRoute):
                 response.background = background
         elif self._fast_json and sub_response is None and background is None:
             # The common case, without a Response object: status, two headers, body.
-            await self._send_json(result, scope, send)
+            start, body = self._json_messages(result, scope)
+            await send(start)
+            await send(body)
             return
         else:
             response = self._build_response(result, sub_response, background)
@@ -351,17 +359,22 @@ class Route(BaseRoute):
         else:
             await response(scope, receive, send)
 
-    async def _send_json(self, result: Any, scope: Scope, send: Send) -> None:
+    def _json_messages(self, result: Any, scope: Scope) -> tuple[Message, Message]:
+        """The start and body messages of a JSON answer: status, two headers, body (a plain
+        function, so that sending costs no coroutine of its own)."""
         status = self.status_code
         if self._empty_body:
-            await send({"type": "http.response.start", "status": status, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
-            return
+            return (
+                {"type": "http.response.start", "status": status, "headers": []},
+                {"type": "http.response.body", "body": b""},
+            )
         body = self.serializer.serialize(result)
         headers = [(b"content-length", str(len(body)).encode("latin-1")), _JSON_TYPE]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
         head = scope["method"] == "HEAD"
-        await send({"type": "http.response.body", "body": b"" if head else body})
+        return (
+            {"type": "http.response.start", "status": status, "headers": headers},
+            {"type": "http.response.body", "body": b"" if head else body},
+        )
 
     def _build_response(
         self, result: Any, sub_response: Response | None, background: BackgroundTasks | None

@@ -503,3 +503,50 @@ def test_head_request_gets_headers_without_body() -> None:
     assert head.status_code == 200
     assert head.content == b""
     assert head.headers["content-length"] == get.headers["content-length"]
+
+
+def test_return_model_declared_further_down_the_module_is_found_and_filters() -> None:
+    import types as _types
+
+    source = """
+from __future__ import annotations
+from pydantic import BaseModel
+from framework import App
+
+app = App()
+
+@app.get("/user")
+async def user() -> Public:
+    return {"name": "ada", "password": "hunter2"}
+
+class Public(BaseModel):
+    name: str
+"""
+    module = _types.ModuleType("late_model_app")
+    exec(compile(source, "late_model_app.py", "exec"), module.__dict__)
+    response = TestClient(module.app).get("/user")
+    assert response.status_code == 200
+    assert response.json() == {"name": "ada"}
+
+
+def test_nan_and_infinity_are_sent_as_null_so_the_answer_stays_json() -> None:
+    import json as _json
+
+    app = App()
+
+    @app.get("/plain")
+    async def plain() -> dict[str, float]:
+        return {"nan": float("nan"), "inf": float("inf")}
+
+    @app.get("/untyped")
+    async def untyped():  # type: ignore[no-untyped-def]
+        return [float("-inf")]
+
+    @app.get("/response")
+    async def response() -> JSONResponse:
+        return JSONResponse({"x": float("nan")})
+
+    client = TestClient(app)
+    assert _json.loads(client.get("/plain").text) == {"nan": None, "inf": None}
+    assert _json.loads(client.get("/untyped").text) == [None]
+    assert _json.loads(client.get("/response").text) == {"x": None}
