@@ -165,13 +165,50 @@ class FieldSpec:
         return self.field.is_required()
 
 
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def shared_adapter(annotation: Any) -> TypeAdapter[Any]:
+    """A TypeAdapter for ``annotation``, shared by every route that declares the same type (the
+    same body model, the same response model): building one is the slow part of adding a route.
+    Adapters whose types are not complete yet (forward references) are not shared."""
+    key: Any = annotation
+    if typing.get_origin(annotation) is Annotated:
+        # FieldInfo compares by identity: key on its repr, and on the type object itself so
+        # that two classes of the same name stay apart.
+        key = (typing.get_args(annotation)[0], repr(annotation))
+    try:
+        adapter = _ADAPTERS.get(key)
+    except TypeError:  # unhashable: no sharing
+        return TypeAdapter(annotation)
+    if adapter is None:
+        adapter = TypeAdapter(annotation)
+        if getattr(adapter, "pydantic_complete", True):
+            _ADAPTERS[key] = adapter
+    return adapter
+
+
+_MODELS: dict[Any, type[BaseModel]] = {}
+"""Location models by what they validate: routes declaring the same parameters (an ``item_id:
+int`` path, the same headers) share one, which keeps adding many routes fast."""
+
+
 def _model_for(name: str, specs: Sequence[FieldSpec]) -> type[BaseModel]:
     # Fields get neutral names (f0, f1, ...) so that a parameter called "json" or "copy" cannot
     # shadow a BaseModel attribute; the alias is the wire name, which is what errors report.
     fields: dict[str, Any] = {
         f"f{index}": (spec.annotation, spec.field) for index, spec in enumerate(specs)
     }
-    return create_model(name, __config__=_CONFIG, **fields)
+    # FieldInfo's repr lists everything that differs from the defaults (alias, constraints,
+    # validators by identity); the annotation object itself tells types apart.
+    key = (name, tuple((spec.annotation, repr(spec.field)) for spec in specs))
+    try:
+        model = _MODELS.get(key)
+    except TypeError:  # an unhashable annotation: no sharing
+        return create_model(name, __config__=_CONFIG, **fields)
+    if model is None:
+        model = _MODELS[key] = create_model(name, __config__=_CONFIG, **fields)
+    return model
 
 
 @dataclasses.dataclass(eq=False)
@@ -247,7 +284,7 @@ class BodySpec:
             self.model = None
             # The whole body is this one value: no key, so no alias.
             field = spec.marker.field_info(None, spec.field.default)
-            self.adapter = TypeAdapter(_annotated(spec.annotation, field))
+            self.adapter = shared_adapter(_annotated(spec.annotation, field))
             self.validator: Any = self.adapter.validator
         self.required = any(spec.required for spec in self.specs)
         self.names = tuple((spec.name, f"f{index}") for index, spec in enumerate(self.specs))

@@ -27,6 +27,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 from pydantic_core import to_json as _core_to_json
 
+from framework.dependencies import shared_adapter
 from framework.exceptions import ResponseValidationError
 from framework.responses import Response
 
@@ -162,7 +163,7 @@ class ResponseSerializer:
 
     def _make_adapter(self) -> TypeAdapter[Any] | None:
         try:
-            adapter: TypeAdapter[Any] = TypeAdapter(typing.cast(Any, self.model))
+            adapter: TypeAdapter[Any] = shared_adapter(self.model)
         except (PydanticSchemaGenerationError, PydanticUserError, TypeError, NameError):
             self.model = None
             return None
