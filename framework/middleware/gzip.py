@@ -1,0 +1,268 @@
+"""Gzip compression of response bodies for clients that accept it.
+
+```python
+from framework.middleware.gzip import GZipMiddleware
+
+app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
+```
+
+A response is compressed when the request's ``Accept-Encoding`` accepts ``gzip`` and the response
+
+- is not a ``HEAD`` answer, not ``206 Partial Content`` and has no ``Content-Encoding`` yet;
+- has a media type outside ``exclude_content_types`` (by default already-compressed formats and
+  ``text/event-stream``, whose events must reach the client one by one);
+- has a body of at least ``minimum_size`` bytes, or is streamed in several messages.
+
+A whole body is compressed at once and gets a new ``Content-Length``. A streamed body is
+compressed message by message, each piece flushed (``Z_SYNC_FLUSH``) so that the client can
+decompress every chunk as it arrives; its ``Content-Length`` is dropped. Compressible responses
+get ``Vary: Accept-Encoding`` whether this client accepted gzip or not, so that shared caches
+keep the two forms apart.
+
+``Accept-Encoding`` is read as RFC 9110 describes it: ``gzip`` (or ``x-gzip``) with a ``q``
+above 0, or ``*`` with a ``q`` above 0 when gzip is not named. ``gzip;q=0`` refuses gzip.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Awaitable, Collection
+
+import anyio.to_thread
+
+from framework.datastructures import MutableHeaders
+from framework.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["DEFAULT_EXCLUDED_CONTENT_TYPES", "GZipMiddleware", "accepts_gzip"]
+
+DEFAULT_EXCLUDED_CONTENT_TYPES: tuple[str, ...] = (
+    "application/gzip",
+    "application/x-gzip",
+    "application/zip",
+    "application/grpc",
+    "audio/*",
+    "font/woff",
+    "font/woff2",
+    "image/avif",
+    "image/gif",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "text/event-stream",
+    "video/*",
+)
+
+# Header values seen in practice are few; past this many distinct ones results are not cached,
+# so clients cannot grow the caches without end.
+_CACHE_LIMIT = 256
+_accept_cache: dict[bytes, bool] = {}
+
+
+def _quality(params: list[bytes]) -> float:
+    for param in params:
+        name, _, value = param.partition(b"=")
+        if name.strip().lower() == b"q":
+            try:
+                return float(value.strip())
+            except ValueError:
+                return 1.0  # an unreadable weight is ignored
+    return 1.0
+
+
+def accepts_gzip(accept_encoding: bytes) -> bool:
+    """Whether an ``Accept-Encoding`` value accepts gzip (``gzip;q=0`` does not)."""
+    cached = _accept_cache.get(accept_encoding)
+    if cached is not None:
+        return cached
+    gzip_q: float | None = None
+    star_q: float | None = None
+    for item in accept_encoding.split(b","):
+        coding, *params = item.split(b";")
+        coding = coding.strip().lower()
+        if coding in (b"gzip", b"x-gzip"):
+            q = _quality(params)
+            gzip_q = q if gzip_q is None else max(gzip_q, q)
+        elif coding == b"*":
+            star_q = _quality(params)
+    quality = gzip_q if gzip_q is not None else star_q
+    result = quality is not None and quality > 0
+    if len(_accept_cache) < _CACHE_LIMIT:
+        _accept_cache[accept_encoding] = result
+    return result
+
+
+class GZipMiddleware:
+    """Compress response bodies with gzip when the client accepts it (see the module text).
+
+    ``minimum_size``: smaller bodies are sent as they are. ``compresslevel``: 1 (fast) to 9
+    (small). ``exclude_content_types``: media types never compressed (``"video/*"`` covers a whole
+    type). Pieces of at least ``thread_minimum_size`` bytes are compressed in a worker thread so
+    that the event loop is not blocked.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        minimum_size: int = 500,
+        compresslevel: int = 9,
+        thread_minimum_size: int = 128 * 1024,
+        *,
+        exclude_content_types: Collection[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
+    ) -> None:
+        if not 0 <= compresslevel <= 9 and compresslevel != -1:
+            raise ValueError("compresslevel must be between 0 and 9")
+        self.app = app
+        self.minimum_size = minimum_size
+        self.compresslevel = compresslevel
+        self.thread_minimum_size = thread_minimum_size
+        self.exclude_content_types = frozenset(
+            t.partition(";")[0].strip().lower().encode("latin-1") for t in exclude_content_types
+        )
+        self._excluded_cache: dict[bytes, bool] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] == "HEAD":
+            # A HEAD answer has no body to compress; it keeps the uncompressed headers.
+            await self.app(scope, receive, send)
+            return
+        target: Send | None = None
+
+        def send_compressed(message: Message) -> Awaitable[None]:
+            # The start message decides: a response it rules out goes straight to the server
+            # from then on (no coroutine of ours per message); any other to a responder.
+            nonlocal target
+            if target is None:
+                if message["type"] == "http.response.start" and self._rules_out(message):
+                    target = send
+                else:
+                    target = _GZipResponder(self, scope, send)
+            return target(message)
+
+        await self.app(scope, receive, send_compressed)
+
+    def _rules_out(self, start: Message) -> bool:
+        """Whether the start message alone shows the response is not to be compressed: 206, a
+        ``Content-Encoding``, an excluded type, or a ``Content-Length`` below the minimum."""
+        if start.get("status") == 206:
+            return True
+        for name, value in start.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    if int(value) < self.minimum_size:
+                        return True
+                except ValueError:
+                    pass
+            elif name == b"content-encoding" or (
+                name == b"content-type" and self.is_excluded(value)
+            ):
+                return True
+        return False
+
+    def is_excluded(self, content_type: bytes) -> bool:
+        """Whether a ``Content-Type`` value names a media type that is never compressed."""
+        cached = self._excluded_cache.get(content_type)
+        if cached is None:
+            media_type = content_type.partition(b";")[0].strip().lower()
+            major = media_type.partition(b"/")[0]
+            excluded = self.exclude_content_types
+            cached = media_type in excluded or major + b"/*" in excluded
+            if media_type.startswith(b"application/grpc+"):
+                cached = cached or b"application/grpc" in excluded
+            if len(self._excluded_cache) < _CACHE_LIMIT:
+                self._excluded_cache[content_type] = cached
+        return cached
+
+
+class _GZipResponder:
+    """Compression for one response the start message did not rule out: the start message is
+    held until the first body message shows whether the body is large or streamed."""
+
+    __slots__ = ("compressor", "held", "middleware", "passing", "scope", "send")
+
+    def __init__(self, middleware: GZipMiddleware, scope: Scope, send: Send) -> None:
+        self.middleware = middleware
+        self.scope = scope
+        self.send = send
+        self.passing = False
+        self.held: Message | None = None
+        self.compressor: zlib._Compress | None = None
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        if self.passing:
+            return self.send(message)
+        return self._handle(message)
+
+    def _client_accepts(self) -> bool:
+        for name, value in self.scope["headers"]:
+            if name == b"accept-encoding":
+                return accepts_gzip(bytes(value))
+        return False
+
+    async def _handle(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.held = message
+            return
+        if kind == "http.response.body":
+            if self.compressor is not None:
+                await self._send_compressed(message)
+            elif self.held is not None:
+                await self._first_body(self.held, message)
+            else:
+                await self.send(message)
+            return
+        if kind == "http.response.pathsend" and self.held is not None:
+            # A file the server sends itself cannot be compressed here.
+            self.passing = True
+            start, self.held = self.held, None
+            await self.send(start)
+        await self.send(message)  # trailers, early hints, ...
+
+    async def _first_body(self, start: Message, message: Message) -> None:
+        self.held = None
+        body: bytes = message.get("body", b"")
+        more_body: bool = message.get("more_body", False)
+        if not more_body and len(body) < self.middleware.minimum_size:
+            self.passing = True
+            await self.send(start)
+            await self.send(message)
+            return
+        headers = MutableHeaders(raw=list(start.get("headers", ())))
+        headers.add_vary_header("Accept-Encoding")
+        if not self._client_accepts():
+            self.passing = True
+            await self.send({**start, "headers": headers.raw})
+            await self.send(message)
+            return
+        middleware = self.middleware
+        self.compressor = zlib.compressobj(
+            middleware.compresslevel, zlib.DEFLATED, 16 + zlib.MAX_WBITS
+        )
+        data = await self._compress(body, more_body)
+        headers["content-encoding"] = "gzip"
+        if more_body or start.get("trailers", False):
+            del headers["content-length"]
+        else:
+            headers["content-length"] = str(len(data))
+        await self.send({**start, "headers": headers.raw})
+        await self.send({**message, "body": data})
+
+    async def _send_compressed(self, message: Message) -> None:
+        body: bytes = message.get("body", b"")
+        more_body: bool = message.get("more_body", False)
+        if more_body and not body:
+            await self.send(message)  # nothing to flush
+            return
+        await self.send({**message, "body": await self._compress(body, more_body)})
+
+    async def _compress(self, body: bytes, more_body: bool) -> bytes:
+        if len(body) >= self.middleware.thread_minimum_size:
+            return await anyio.to_thread.run_sync(self._compress_now, body, more_body)
+        return self._compress_now(body, more_body)
+
+    def _compress_now(self, body: bytes, more_body: bool) -> bytes:
+        compressor = self.compressor
+        assert compressor is not None
+        if more_body:
+            return compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        return compressor.compress(body) + compressor.flush()

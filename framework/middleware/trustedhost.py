@@ -1,0 +1,131 @@
+"""Refuse requests whose ``Host`` header names a host the app does not serve.
+
+```python
+from framework.middleware.trustedhost import TrustedHostMiddleware
+
+app.add_middleware(TrustedHostMiddleware, allowed_hosts=["example.com", "*.example.com"])
+```
+
+Guards against Host-header attacks (poisoned absolute URLs in password-reset mails, cache
+poisoning). The port is ignored; ``"*.example.com"`` matches every subdomain (not
+``example.com`` itself); ``"*"`` allows any host. Other hosts, a missing ``Host`` header and a
+malformed one get ``400 Invalid host header``. With ``www_redirect=True`` (the default), a
+request for ``example.com`` when only ``www.example.com`` is allowed is redirected there (307).
+
+WebSocket handshakes are checked too: they are refused with the same response where the server
+supports WebSocket denial responses, else closed (code 1008) before being accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from framework.datastructures import URL
+from framework.responses import PlainTextResponse, RedirectResponse, Response
+from framework.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["TrustedHostMiddleware", "parse_host", "refuse"]
+
+ENFORCE_DOMAIN_WILDCARD = "Domain wildcard patterns must be like '*.example.com'."
+
+# RFC 3986 host (reg-name, IPv4 or bracketed IP literal) and an optional port.
+_HOST = re.compile(
+    rb"(?P<host>[a-z0-9\-._~%!$&'()*+,;=]+|\[[a-z0-9.:%_\-]+\])(?::(?P<port>[0-9]*))?",
+    re.IGNORECASE,
+)
+_CACHE_LIMIT = 256
+
+_ALLOWED = 0
+_REDIRECT = 1
+_INVALID = 2
+
+
+def parse_host(value: bytes) -> str | None:
+    """The host of a ``Host`` header value, lower-case and without port (brackets kept for an
+    IPv6 address), or ``None`` when the value is not a valid host."""
+    match = _HOST.fullmatch(value)
+    if match is None:
+        return None
+    return match["host"].decode("ascii").lower()
+
+
+async def refuse(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    """Send ``response`` instead of the app's: as is for HTTP; for a WebSocket handshake as a
+    denial response where the server supports it, else as a close (1008) before accepting."""
+    if scope["type"] == "http":
+        await response(scope, receive, send)
+    elif "websocket.http.response" in scope.get("extensions", {}):
+        start = {"status": response.status_code, "headers": response.raw_headers}
+        await send({"type": "websocket.http.response.start", **start})
+        await send({"type": "websocket.http.response.body", "body": response.body})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": ""})
+
+
+class TrustedHostMiddleware:
+    """Only let through requests whose ``Host`` is in ``allowed_hosts`` (see the module text).
+
+    ``allowed_hosts``: host names (no port), ``"*.example.com"`` wildcards, or ``"*"`` (the
+    default, which allows all). ``www_redirect``: redirect ``example.com`` to
+    ``www.example.com`` when only the latter is allowed.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_hosts: Sequence[str] | None = None,
+        www_redirect: bool = True,
+    ) -> None:
+        if allowed_hosts is None:
+            allowed_hosts = ["*"]
+        for pattern in allowed_hosts:
+            wildcard = pattern.startswith("*") and pattern != "*"
+            if "*" in pattern[1:] or (wildcard and not pattern.startswith("*.")):
+                raise ValueError(ENFORCE_DOMAIN_WILDCARD)
+        self.app = app
+        self.allowed_hosts = [pattern.lower() for pattern in allowed_hosts]
+        self.allow_any = "*" in self.allowed_hosts
+        self.www_redirect = www_redirect
+        self._exact = frozenset(p for p in self.allowed_hosts if not p.startswith("*"))
+        self._suffixes = tuple(p[1:] for p in self.allowed_hosts if p.startswith("*."))
+        self._verdicts: dict[bytes, int] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.allow_any or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = b""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+                break
+        verdict = self._verdicts.get(host)
+        if verdict is None:
+            verdict = self._judge(bytes(host))
+            if len(self._verdicts) < _CACHE_LIMIT:
+                self._verdicts[bytes(host)] = verdict
+        if verdict == _ALLOWED:
+            await self.app(scope, receive, send)
+            return
+        response: Response
+        if verdict == _REDIRECT:
+            url = URL(scope=scope)
+            response = RedirectResponse(url.replace(netloc="www." + url.netloc))
+        else:
+            response = PlainTextResponse("Invalid host header", status_code=400)
+        await refuse(response, scope, receive, send)
+
+    def is_allowed_host(self, host: str) -> bool:
+        """Whether ``host`` (lower-case, no port) is allowed."""
+        return self.allow_any or host in self._exact or host.endswith(self._suffixes)
+
+    def _judge(self, value: bytes) -> int:
+        host = parse_host(value)
+        if host is None:
+            return _INVALID
+        if self.is_allowed_host(host):
+            return _ALLOWED
+        if self.www_redirect and "www." + host in self._exact:
+            return _REDIRECT
+        return _INVALID
