@@ -7,8 +7,9 @@ against :attr:`Endpoint.body` (or the app's own 404 body, the one thing framewor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 ROUTE_COUNT = 100
 """How many parametrised routes ``/r0/{x}`` ... ``/r99/{x}`` the apps register."""
@@ -22,6 +23,70 @@ class Item(BaseModel):
     tags: list[str] = []
 
 
+TOKEN = "secret"
+"""The ``x-token`` header value the "depends x3" endpoint accepts (others get a 401)."""
+
+
+class Filters(BaseModel):
+    """The query model of ``GET /search``: five query parameters, each constrained."""
+
+    q: str = Field(min_length=1, max_length=50)
+    min_price: float = Field(0, ge=0)
+    max_price: float = Field(1000, gt=0, le=10_000)
+    limit: int = Field(10, ge=1, le=100)
+    order: Literal["name", "price"] = "name"
+
+
+class StoredAddress(BaseModel):
+    """An address as the application keeps it, with a field that is not for clients."""
+
+    street: str
+    city: str
+    postcode: str
+    geocode: str
+
+
+class StoredUser(BaseModel):
+    """A user as the application keeps it: with the password hash and internal addresses."""
+
+    username: str
+    email: str
+    full_name: str | None = None
+    password_hash: str
+    addresses: list[StoredAddress] = []
+
+
+class Address(BaseModel):
+    """An address as clients see it (no ``geocode``)."""
+
+    street: str
+    city: str
+    postcode: str = Field(pattern=r"^[0-9]{5}$")
+
+
+class PublicUser(BaseModel):
+    """The ``response_model`` of ``GET /users/me``: no password hash, public addresses."""
+
+    username: str = Field(min_length=3)
+    email: str
+    full_name: str | None = None
+    addresses: list[Address] = []
+
+
+STORED_USER = StoredUser(
+    username="alice",
+    email="alice@example.com",
+    full_name="Alice Liddell",
+    password_hash="$2b$12$KIX0PDVxL1yCJpqz4CYa3eKXjDq5Y4Ww2Ty.0U0bZJ0ZgqvzOx1rK",
+    addresses=[
+        StoredAddress(street="1 Main St", city="Springfield", postcode="12345", geocode="u4pru"),
+        StoredAddress(street="7 Elm Rd", city="Shelbyville", postcode="54321", geocode="u4prv"),
+    ],
+)
+"""What the ``GET /users/me`` handlers return (a stored user, as from a cache), the same object in
+every app; the response model filters it."""
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One benchmarked request and the response every app must give to it."""
@@ -30,6 +95,8 @@ class Endpoint:
     method: str
     path: str
     query_string: bytes = b""
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    """Request headers besides ``host``, ``user-agent`` and ``accept`` (names lower-case)."""
     body: bytes = b""
     status: int = 200
     expected: bytes | None = None
@@ -56,6 +123,28 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         expected=b'{"item_id":42,"q":"abc"}',
     ),
     Endpoint("post body", "POST", "/items", body=ITEM_BODY, expected=ITEM_BODY),
+    Endpoint(
+        "depends x3",
+        "GET",
+        "/account",
+        headers=((b"x-token", TOKEN.encode()),),
+        expected=b'{"user":"alice","plan":"pro","token":"secret"}',
+    ),
+    Endpoint(
+        "query model",
+        "GET",
+        "/search",
+        query_string=b"q=widget&min_price=1.5&max_price=20&limit=25&order=price",
+        expected=b'{"q":"widget","min_price":1.5,"max_price":20.0,"limit":25,"order":"price"}',
+    ),
+    Endpoint(
+        "response_model",
+        "GET",
+        "/users/me",
+        expected=b'{"username":"alice","email":"alice@example.com","full_name":"Alice Liddell",'
+        b'"addresses":[{"street":"1 Main St","city":"Springfield","postcode":"12345"},'
+        b'{"street":"7 Elm Rd","city":"Shelbyville","postcode":"54321"}]}',
+    ),
     Endpoint(
         f"route {ROUTE_COUNT}/{ROUTE_COUNT}",
         "GET",

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from benchmarks.apps import APP_NAMES, BenchApp, load
-from benchmarks.driver import Timing, measure, measure_memory, prepare
-from benchmarks.endpoints import ENDPOINTS, last_route
+from benchmarks.driver import CLOCKS, Timing, measure, measure_memory, prepare
+from benchmarks.endpoints import BY_NAME, ENDPOINTS, Endpoint, last_route
 
 SECTIONS = ("compare", "scaling", "memory", "soak")
 SCALING_COUNTS = (1, 100, 1000)
@@ -86,13 +86,16 @@ def print_versions() -> None:
 
 
 async def compare(apps: dict[str, BenchApp], args: argparse.Namespace) -> None:
-    cases = [prepare(apps[name], endpoint) for endpoint in ENDPOINTS for name in APP_NAMES]
-    timings = await measure(cases, args.rounds, requests=args.requests, budget=args.budget)
+    endpoints = _chosen(args)
+    cases = [prepare(apps[name], endpoint) for endpoint in endpoints for name in APP_NAMES]
+    timings = await measure(
+        cases, args.rounds, requests=args.requests, budget=args.budget, clock=CLOCKS[args.clock]
+    )
     by_key = {(t.case.endpoint.name, t.case.app_name): t for t in timings}
 
     rows = []
     columns: dict[str, list[float]] = {name: [] for name in APP_NAMES}
-    for endpoint in ENDPOINTS:
+    for endpoint in endpoints:
         best = {name: by_key[endpoint.name, name].best for name in APP_NAMES}
         for name in APP_NAMES:
             columns[name].append(best[name])
@@ -106,7 +109,7 @@ async def compare(apps: dict[str, BenchApp], args: argparse.Namespace) -> None:
     )
     _print(
         "",
-        "== In-process driver: µs per request, best of "
+        f"== In-process driver: µs per request ({args.clock} time), best of "
         f"{args.rounds} rounds ({sizing}; warm-up first) ==",
         *_table(
             ["endpoint", *(LABELS[n] for n in APP_NAMES), "vs Starlette", "vs FastAPI", "vs raw"],
@@ -117,6 +120,11 @@ async def compare(apps: dict[str, BenchApp], args: argparse.Namespace) -> None:
         'vs raw: our time divided by the raw app\'s ("1.5x raw": ours takes 1.5 times as long).',
         _spread(timings),
     )
+
+
+def _chosen(args: argparse.Namespace) -> list[Endpoint]:
+    """The endpoints ``--endpoints`` names, in the tables' order (all by default)."""
+    return [e for e in ENDPOINTS if args.endpoints is None or e.name in args.endpoints]
 
 
 def _compare_row(label: str, best: dict[str, float]) -> list[str]:
@@ -146,7 +154,9 @@ async def scaling(args: argparse.Namespace) -> None:
     for count in SCALING_COUNTS:
         endpoint = last_route(count)
         cases += [prepare(load(name, count), endpoint) for name in SCALING_APPS]
-    timings = await measure(cases, args.rounds, requests=args.requests, budget=args.budget)
+    timings = await measure(
+        cases, args.rounds, requests=args.requests, budget=args.budget, clock=CLOCKS[args.clock]
+    )
     best = {(t.case.app_name, t.case.endpoint.name): t.best for t in timings}
 
     rows = []
@@ -165,7 +175,8 @@ async def scaling(args: argparse.Namespace) -> None:
     )
     _print(
         "",
-        "== Route-count scaling: µs per hit on the last of N routes /r{i}/{x}, best of "
+        f"== Route-count scaling: µs per hit on the last of N routes /r{{i}}/{{x}} ({args.clock} "
+        "time), best of "
         f"{args.rounds} rounds ==",
         *_table(["routes", "ours", "Starlette", "ours vs Starlette"], rows),
         f"Last row: time with {SCALING_COUNTS[-1]} routes divided by time with "
@@ -178,7 +189,7 @@ async def scaling(args: argparse.Namespace) -> None:
 
 async def memory(apps: dict[str, BenchApp], args: argparse.Namespace) -> None:
     peak_rows, left_rows = [], []
-    for endpoint in ENDPOINTS:
+    for endpoint in _chosen(args):
         use = {
             name: await measure_memory(prepare(apps[name], endpoint), args.memory_requests)
             for name in APP_NAMES
@@ -248,7 +259,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (default 5)")
+    parser.add_argument("--rounds", type=int, default=20, help="timed rounds (default 20)")
     parser.add_argument(
         "--requests",
         type=int,
@@ -258,14 +269,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--budget",
         type=float,
-        default=0.25,
-        help="seconds per app, endpoint and round when --requests is not given (default 0.25)",
+        default=0.0625,
+        help="seconds per app, endpoint and round when --requests is not given (default 0.0625)",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="time read from: cpu, this process's CPU time (not the time other work on the "
+        "machine held the CPU), or wall, elapsed time (default cpu)",
     )
     parser.add_argument(
         "--memory-requests",
         type=int,
         default=300,
         help="requests traced per app and endpoint in the memory section (default 300)",
+    )
+    parser.add_argument(
+        "--endpoints",
+        type=_endpoint_names,
+        default=None,
+        help="comma-separated endpoints for compare and memory (default: all), e.g. "
+        '"json,depends x3"',
     )
     parser.add_argument("--no-soak", action="store_true", help="leave out the soak test")
     parser.add_argument(
@@ -303,6 +328,17 @@ def _sections(text: str) -> tuple[str, ...]:
     if unknown or not chosen:
         raise argparse.ArgumentTypeError(
             f"unknown section(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(SECTIONS)}"
+        )
+    return chosen
+
+
+def _endpoint_names(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [part for part in chosen if part not in BY_NAME]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown endpoint(s) {', '.join(unknown) or '(none)'}; choose from "
+            f"{', '.join(BY_NAME)}"
         )
     return chosen
 

@@ -171,6 +171,7 @@ def _run_client(main: Coroutine[Any, Any, None]) -> None:
 
 def _raw_request(endpoint: Endpoint) -> bytes:
     lines = [f"{endpoint.method} {endpoint.target} HTTP/1.1", f"host: {HOST}"]
+    lines += [f"{name.decode()}: {value.decode()}" for name, value in endpoint.headers]
     if endpoint.body:
         lines += ["content-type: application/json", f"content-length: {len(endpoint.body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + endpoint.body

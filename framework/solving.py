@@ -373,10 +373,15 @@ class Solver:
                 results.append(await self._call(dependant, values))
         # The handler itself: its arguments, validated like the others.
         step = plan.steps[-1]
-        values = {name: results[slot] for name, slot in step.inputs if name is not None}
-        self._fill(step.dependant, values, step.scopes)
-        if step.dependant.body is not None:
-            await self._read_body(step.dependant.body, values)
+        dependant = step.dependant
+        values = {}
+        for name, slot in step.inputs:
+            if name is not None:
+                values[name] = results[slot]
+        if dependant.trusted_path or dependant.groups or dependant.injects:
+            self._fill(dependant, values, step.scopes)
+        if dependant.body is not None:
+            await self._read_body(dependant.body, values)
         if errors:
             raise RequestValidationError(errors, body=self._parsed_body())
         return values
@@ -617,8 +622,12 @@ def _collect(group: LocationGroup, source: Any) -> dict[str, Any]:
     return raw
 
 
-def _collect_text(group: LocationGroup, source: Any) -> dict[str, Any]:
-    """:func:`_collect` for a group of single text values (``group.text``), in fewer steps."""
+def _validate_text(
+    group: LocationGroup, source: Any, values: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """:func:`validate_group` for a group of unconstrained text values (``group.text``): a
+    value that is there (or has a default) is valid, one that is missing is reported as pydantic
+    would. Picked as :func:`_collect` does, in fewer steps."""
     raw: dict[str, Any] = {}
     location = group.location
     if location == "header":
@@ -636,7 +645,15 @@ def _collect_text(group: LocationGroup, source: Any) -> dict[str, Any]:
         for key in group.wanted:
             if key in source:
                 raw[key] = source[key]
-    return raw
+    missing: list[dict[str, Any]] | None = None
+    for name, alias, default in group.text or ():
+        value = raw.get(alias, default)
+        if value is PydanticUndefined:
+            missing = missing or []
+            missing.append(_missing([location, alias]))
+        else:
+            values[name] = value
+    return missing
 
 
 def _collect_model(group: LocationGroup, source: Any) -> dict[str, Any]:
@@ -675,18 +692,8 @@ def validate_group(
     group: LocationGroup, source: Any, values: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
     """Validate one group from its parsed location into ``values``; the errors, if any."""
-    text = group.text
-    if text is not None:  # unconstrained text: present (or defaulted) is valid
-        raw = _collect_text(group, source)
-        missing: list[dict[str, Any]] | None = None
-        for name, alias, default in text:
-            value = raw.get(alias, default)
-            if value is PydanticUndefined:
-                missing = missing or []
-                missing.append(_missing([group.location, alias]))
-            else:
-                values[name] = value
-        return missing
+    if group.text is not None:  # unconstrained text: present (or defaulted) is valid
+        return _validate_text(group, source, values)
     model_param = group.model_param
     model_group = model_param is not None
     try:
@@ -720,15 +727,7 @@ def solve_flat(dependant: Dependant, scope: Scope) -> dict[str, Any]:
     """The arguments of a handler that only reads path, query, header and cookie values (no
     dependencies, body or injected objects besides the connection): no Solver needed."""
     values: dict[str, Any] = {}
-    if dependant.trusted_path:
-        path_params = scope["path_params"]
-        for name, alias in dependant.trusted_path:
-            values[name] = path_params[alias]
-    errors: list[dict[str, Any]] = []
-    for group in dependant.groups:
-        found = validate_group(group, parse_location(group.location, scope), values)
-        if found:
-            errors.extend(found)
+    errors = _read(dependant, scope, values, {})
     if errors:
         raise RequestValidationError(errors)
     return values
@@ -790,10 +789,16 @@ def _read(
     errors = None
     for group in dependant.groups:
         location = group.location
-        source = sources.get(location)
-        if source is None:
-            source = sources[location] = parse_location(location, scope)
-        found = validate_group(group, source, values)
+        if location == "header":
+            source = scope["headers"]  # parse_location's answer, without the call
+        else:
+            source = sources.get(location)
+            if source is None:
+                source = sources[location] = parse_location(location, scope)
+        if group.text is not None:
+            found = _validate_text(group, source, values)
+        else:
+            found = validate_group(group, source, values)
         if found:
             errors = found if errors is None else errors + found
     return errors

@@ -36,6 +36,17 @@ EXPECTED = {
     "json": (200, b'{"message":"Hello, World!"}'),
     "path+query": (200, b'{"item_id":42,"q":"abc"}'),
     "post body": (200, b'{"name":"Widget","price":9.5,"tags":["a","b"]}'),
+    "depends x3": (200, b'{"user":"alice","plan":"pro","token":"secret"}'),
+    "query model": (
+        200,
+        b'{"q":"widget","min_price":1.5,"max_price":20.0,"limit":25,"order":"price"}',
+    ),
+    "response_model": (
+        200,
+        b'{"username":"alice","email":"alice@example.com","full_name":"Alice Liddell",'
+        b'"addresses":[{"street":"1 Main St","city":"Springfield","postcode":"12345"},'
+        b'{"street":"7 Elm Rd","city":"Shelbyville","postcode":"54321"}]}',
+    ),
     "route 100/100": (200, b'{"route":99,"x":"abc"}'),
 }
 NOT_FOUND = {
@@ -76,6 +87,63 @@ def test_apps_answer_the_last_of_many_routes(app_name: str, route_count: int) ->
     # One route past the last is a 404 (the app really has route_count routes, not more).
     beyond = Endpoint("beyond", "GET", f"/r{route_count}/abc", status=404)
     assert asyncio.run(call_once(prepare(load(app_name, route_count), beyond)))[0] == 404
+
+
+# The peers of the type-driven endpoints do the same checks by hand: a request the frameworks
+# refuse is refused by every app (Starlette and raw with the same status), so the timings compare
+# the same work.
+REFUSED = [
+    pytest.param(
+        Endpoint("no token", "GET", "/account", status=422), 422, id="depends: header missing"
+    ),
+    pytest.param(
+        Endpoint("bad token", "GET", "/account", headers=((b"x-token", b"guess"),), status=401),
+        401,
+        id="depends: wrong token",
+    ),
+    pytest.param(
+        Endpoint("limit", "GET", "/search", query_string=b"q=widget&limit=1000", status=422),
+        422,
+        id="query model: limit above le",
+    ),
+    pytest.param(
+        Endpoint("order", "GET", "/search", query_string=b"q=widget&order=size", status=422),
+        422,
+        id="query model: order not a literal",
+    ),
+    pytest.param(
+        Endpoint("no q", "GET", "/search", query_string=b"limit=5", status=422),
+        422,
+        id="query model: required q missing",
+    ),
+    pytest.param(
+        Endpoint("empty q", "GET", "/search", query_string=b"q=&min_price=-1", status=422),
+        422,
+        id="query model: min_length and ge",
+    ),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "status"), REFUSED)
+@pytest.mark.parametrize("app_name", APP_NAMES)
+def test_every_app_refuses_what_the_declarations_refuse(
+    apps: dict[str, BenchApp], app_name: str, endpoint: Endpoint, status: int
+) -> None:
+    assert asyncio.run(call_once(prepare(apps[app_name], endpoint)))[0] == status
+
+
+def test_query_model_defaults_and_percent_escapes_agree(apps: dict[str, BenchApp]) -> None:
+    endpoint = Endpoint("defaults", "GET", "/search", query_string=b"q=blue+widget%21")
+    answers = {name: asyncio.run(call_once(prepare(apps[name], endpoint))) for name in APP_NAMES}
+    expected = b'{"q":"blue widget!","min_price":0.0,"max_price":1000.0,"limit":10,"order":"name"}'
+    assert answers == dict.fromkeys(APP_NAMES, (200, expected))
+
+
+def test_response_model_leaves_out_what_it_does_not_declare(apps: dict[str, BenchApp]) -> None:
+    for name in APP_NAMES:
+        _, body = asyncio.run(call_once(prepare(apps[name], BY_NAME["response_model"])))
+        assert b"password" not in body and b"geocode" not in body
+        assert body.count(b'"postcode"') == 2
 
 
 def _app(
@@ -166,7 +234,7 @@ def test_run_prints_the_in_process_tables(capsys: pytest.CaptureFixture[str]) ->
     assert run.main([*argv, "--memory-requests=5"]) == 0
     out = capsys.readouterr().out
     assert "pydantic 2." in out and "starlette " in out and "fastapi " in out
-    assert "In-process driver: µs per request, best of 1 rounds" in out
+    assert "In-process driver: µs per request (cpu time), best of 1 rounds" in out
     for label in [*EXPECTED, "404", "geometric mean", "1000 vs 1", "Peak:", "Left over:"]:
         assert label in out
     assert "x faster" in out or "x slower" in out
@@ -175,12 +243,33 @@ def test_run_prints_the_in_process_tables(capsys: pytest.CaptureFixture[str]) ->
 
 
 @pytest.mark.parametrize(
-    "argv", [["--only=compare,nonsense"], ["--rounds=0"], ["--soak-requests=10"]]
+    "argv",
+    [
+        ["--only=compare,nonsense"],
+        ["--rounds=0"],
+        ["--soak-requests=10"],
+        ["--clock=gpu"],
+        ["--endpoints=json,nonsense"],
+    ],
 )
 def test_run_refuses_bad_options(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         run.parse_args(argv)
     assert exited.value.code == 2
+
+
+def test_run_times_on_the_wall_clock_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main(["--only=compare", "--rounds=1", "--requests=2", "--clock=wall"]) == 0
+    assert "µs per request (wall time)" in capsys.readouterr().out
+
+
+def test_run_compares_only_the_endpoints_asked_for(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--only=compare,memory", "--rounds=1", "--requests=2", "--memory-requests=2"]
+    assert run.main([*argv, "--endpoints=json, depends x3"]) == 0
+    rows = [line.split("  ")[0] for line in capsys.readouterr().out.splitlines()]
+    assert rows.count("json") == 3  # compare, peak, left over
+    assert rows.count("depends x3") == 3
+    assert "plaintext" not in rows and "404" not in rows
 
 
 def test_run_no_soak_flag() -> None:

@@ -1,12 +1,20 @@
-"""The benchmark app written with ``framework``: typed path and query parameters and a body
-model, exactly as the FastAPI app declares them."""
+"""The benchmark app written with ``framework``: typed path and query parameters, a body model,
+three chained dependencies, a query model and a response model, exactly as the FastAPI app
+declares them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from benchmarks.endpoints import ROUTE_COUNT, Item
-from framework import App, PlainTextResponse
+from benchmarks.endpoints import (
+    ROUTE_COUNT,
+    STORED_USER,
+    TOKEN,
+    Filters,
+    Item,
+    PublicUser,
+)
+from framework import App, Depends, Header, HTTPException, PlainTextResponse, Query
 
 NOT_FOUND = b'{"detail":"Not Found"}'
 
@@ -31,9 +39,42 @@ def build(route_count: int = ROUTE_COUNT) -> App:
     async def create_item(item: Item) -> Item:
         return item
 
+    @app.get("/account")
+    async def account(
+        account: Annotated[dict[str, str], Depends(current_account)],
+    ) -> dict[str, str]:
+        return account
+
+    @app.get("/search")
+    async def search(filters: Annotated[Filters, Query()]) -> Filters:
+        return filters
+
+    @app.get("/users/me", response_model=PublicUser)
+    async def read_me() -> Any:
+        return STORED_USER
+
     for number in range(route_count):
         app.get(f"/r{number}/{{x}}")(_numbered_route(number))
     return app
+
+
+async def read_token(x_token: Annotated[str, Header()]) -> str:
+    """Dependency 1 of 3: the ``x-token`` header."""
+    return x_token
+
+
+async def current_user(token: Annotated[str, Depends(read_token)]) -> dict[str, str]:
+    """Dependency 2 of 3: the user the token belongs to (401 for an unknown token)."""
+    if token != TOKEN:
+        raise HTTPException(401, "Invalid token")
+    return {"name": "alice", "token": token}
+
+
+async def current_account(
+    user: Annotated[dict[str, str], Depends(current_user)],
+) -> dict[str, str]:
+    """Dependency 3 of 3: the user's account."""
+    return {"user": user["name"], "plan": "pro", "token": user["token"]}
 
 
 def _numbered_route(number: int) -> Any:

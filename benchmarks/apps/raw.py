@@ -2,9 +2,12 @@
 
 It does the work the framework apps do, with nothing general around it: a dict lookup on the
 path (static paths, then ``/<prefix>/<param>`` by first segment), a method check, 404 and 405
-answers, int conversion of the path parameter, query string parsing, reading the body from
-``receive``, validation with the same pydantic model (``Item.model_validate_json``) and JSON with
-``pydantic_core.to_json``. Those are the libraries ``framework`` itself uses, so the ratio
+answers, int conversion of the path parameter, query string parsing (split by hand, or
+``parse_qsl`` when there is something to unquote), reading the body from
+``receive``, validation with the same pydantic models (``Item.model_validate_json``,
+``Filters.model_validate`` of the parsed query, ``PublicUser.model_validate(...,
+from_attributes=True)`` of the stored user), three chained async functions reading the
+``x-token`` header from the raw header list, and JSON with ``pydantic_core.to_json``. Those are the libraries ``framework`` itself uses, so the ratio
 "ours / raw" measures what the framework adds, not a difference between JSON libraries.
 """
 
@@ -17,7 +20,7 @@ from urllib.parse import parse_qsl
 from pydantic import ValidationError
 from pydantic_core import to_json
 
-from benchmarks.endpoints import ROUTE_COUNT, Item
+from benchmarks.endpoints import ROUTE_COUNT, STORED_USER, TOKEN, Filters, Item, PublicUser
 
 NOT_FOUND = b'{"detail":"Not Found"}'
 
@@ -49,6 +52,20 @@ async def read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
+def query_dict(query_string: bytes) -> dict[str, str]:
+    """The query string's values by name (the last of a repeated name): split by hand when
+    there is nothing to unquote, else ``parse_qsl``."""
+    text = query_string.decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text))
+    query = {}
+    for pair in text.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            query[name] = value
+    return query
+
+
 async def plaintext(scope: Scope, receive: Receive, param: Any) -> tuple[int, bytes, bytes]:
     return 200, TEXT, b"Hello, World!"
 
@@ -58,7 +75,7 @@ async def json_message(scope: Scope, receive: Receive, param: Any) -> tuple[int,
 
 
 async def read_item(scope: Scope, receive: Receive, item_id: Any) -> tuple[int, bytes, bytes]:
-    query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+    query = query_dict(scope["query_string"])
     return 200, JSON, to_json({"item_id": item_id, "q": query.get("q")})
 
 
@@ -68,6 +85,57 @@ async def create_item(scope: Scope, receive: Receive, param: Any) -> tuple[int, 
     except ValidationError as exc:
         return 422, JSON, to_json({"detail": exc.errors(include_url=False)})
     return 200, JSON, to_json(item)
+
+
+class Refused(Exception):
+    """An answer other than 200 from one of the ``/account`` steps."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        self.status = status
+        self.detail = detail
+
+
+async def read_token(scope: Scope) -> str:
+    """Step 1 of 3: the ``x-token`` header from the raw header list."""
+    for name, value in scope["headers"]:
+        if name == b"x-token":
+            return value.decode("latin-1")
+    raise Refused(422, "Missing x-token header")
+
+
+async def current_user(scope: Scope) -> dict[str, str]:
+    """Step 2 of 3: the user the token belongs to (401 for an unknown token)."""
+    token = await read_token(scope)
+    if token != TOKEN:
+        raise Refused(401, "Invalid token")
+    return {"name": "alice", "token": token}
+
+
+async def current_account(scope: Scope) -> dict[str, str]:
+    """Step 3 of 3: the user's account."""
+    user = await current_user(scope)
+    return {"user": user["name"], "plan": "pro", "token": user["token"]}
+
+
+async def account(scope: Scope, receive: Receive, param: Any) -> tuple[int, bytes, bytes]:
+    try:
+        return 200, JSON, to_json(await current_account(scope))
+    except Refused as exc:
+        return exc.status, JSON, to_json({"detail": exc.detail})
+
+
+async def search(scope: Scope, receive: Receive, param: Any) -> tuple[int, bytes, bytes]:
+    query = query_dict(scope["query_string"])
+    try:
+        filters = Filters.model_validate(query)
+    except ValidationError as exc:
+        return 422, JSON, to_json({"detail": exc.errors(include_url=False)})
+    return 200, JSON, to_json(filters)
+
+
+async def read_me(scope: Scope, receive: Receive, param: Any) -> tuple[int, bytes, bytes]:
+    user = PublicUser.model_validate(STORED_USER, from_attributes=True)
+    return 200, JSON, to_json(user)
 
 
 def _numbered_route(number: int) -> Handler:
@@ -92,6 +160,9 @@ def build(route_count: int = ROUTE_COUNT) -> Callable[[Scope, Receive, Send], Aw
         "/plaintext": {"GET": plaintext},
         "/json": {"GET": json_message},
         "/items": {"POST": create_item},
+        "/account": {"GET": account},
+        "/search": {"GET": search},
+        "/users/me": {"GET": read_me},
     }
     # first segment -> (parameter converter, method -> handler), for paths "/<first>/<param>"
     dynamic: dict[str, tuple[Callable[[str], Any], dict[str, Handler]]] = {
