@@ -67,6 +67,7 @@ def _ours(count: int) -> Any:
     # adapters they have in common, and a later round must not find them already built.
     framework.dependencies._MODELS.clear()
     framework.dependencies._ADAPTERS.clear()
+    framework.dependencies._VALIDATORS.clear()
 
     app = App(title="Startup", version="1.0")
     _add_routes(app, count, Query, Header)

@@ -717,7 +717,7 @@ def validate_group(
     if group.model_param is not None:
         values[group.model_param] = validated
     else:
-        fields = validated.__dict__
+        fields = validated if type(validated) is dict else validated.__dict__
         for name, key in group.names:
             values[name] = fields[key]
     return None

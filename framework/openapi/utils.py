@@ -497,6 +497,7 @@ def _model_field_config(group: LocationGroup, spec: FieldSpec) -> Any:
         dataclasses.is_dataclass(annotation)
     ):
         return None
+    assert group.model is not None  # model groups always have their model
     return group.model.model_config
 
 
