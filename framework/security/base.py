@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from framework.exceptions import HTTPException
+from framework.requests import HTTPConnection
 from framework.security.models import SecuritySchemeModel
 
 __all__ = ["SecurityBase"]
@@ -46,6 +47,14 @@ class SecurityBase:
         """Raise the 401 for a missing credential, unless ``auto_error=False``."""
         if self.auto_error:
             raise self.make_not_authenticated_error()
+
+    def _raw_authorization(self, request: HTTPConnection) -> str | None:
+        """The ``Authorization`` header as sent; a missing or empty one is :meth:`_missing`."""
+        authorization: str | None = request.headers.get("authorization")
+        if not authorization:
+            self._missing()
+            return None
+        return authorization
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(scheme_name={self.scheme_name!r})"

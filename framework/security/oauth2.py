@@ -127,11 +127,7 @@ class OAuth2(SecurityBase):
     async def __call__(self, request: HTTPConnection) -> str | None:
         """The ``Authorization`` header as sent (``None`` when missing and not
         ``auto_error``)."""
-        authorization: str | None = request.headers.get("authorization")
-        if not authorization:
-            self._missing()
-            return None
-        return authorization
+        return self._raw_authorization(request)
 
     def _bearer_token(self, request: HTTPConnection) -> str | None:
         scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))

@@ -31,8 +31,4 @@ class OpenIdConnect(SecurityBase):
     async def __call__(self, request: HTTPConnection) -> str | None:
         """The ``Authorization`` header as sent (``None`` when missing and not
         ``auto_error``)."""
-        authorization: str | None = request.headers.get("authorization")
-        if not authorization:
-            self._missing()
-            return None
-        return authorization
+        return self._raw_authorization(request)
