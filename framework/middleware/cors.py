@@ -139,18 +139,20 @@ class CORSMiddleware:
         self._preflight_headers = preflight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        origin: bytes | None = None
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                origin = value
-                break
-        if origin is None:
-            # Not a CORS request (same-origin, or not from a browser): nothing to do.
-            await self.app(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"origin":
+                    await self._cors_request(scope, receive, send, value)
+                    return
+        # Not a CORS request (no Origin: same-origin, or not from a browser), or not HTTP:
+        # nothing to do, and nothing more than the header scan spent on it.
+        await self.app(scope, receive, send)
+
+    async def _cors_request(
+        self, scope: Scope, receive: Receive, send: Send, origin: bytes
+    ) -> None:
+        """A request with an ``Origin``: a preflight answered here, or any other request passed
+        on with CORS headers added to its response."""
         if scope["method"] == "OPTIONS":
             for name, _ in scope["headers"]:
                 if name == b"access-control-request-method":

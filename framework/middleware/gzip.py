@@ -115,48 +115,52 @@ class GZipMiddleware:
         self.minimum_size = minimum_size
         self.compresslevel = compresslevel
         self.thread_minimum_size = thread_minimum_size
+        self._minimum_digits = len(str(max(minimum_size, 0)))
         self.exclude_content_types = frozenset(
             t.partition(";")[0].strip().lower().encode("latin-1") for t in exclude_content_types
         )
         self._excluded_cache: dict[bytes, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "HEAD":
-            # A HEAD answer has no body to compress; it keeps the uncompressed headers.
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         target: Send | None = None
 
         def send_compressed(message: Message) -> Awaitable[None]:
-            # The start message decides: a response it rules out goes straight to the server
-            # from then on (no coroutine of ours per message); any other to a responder.
+            # The start message decides. A response it rules out (a Content-Length below the
+            # minimum, already encoded, an excluded type, 206, an answer to HEAD) goes straight to
+            # the server from then on, with no coroutine of ours per message; any other goes to a
+            # responder. Inline rather than in a method, the commonest case first: this runs for
+            # every response, most of them small.
             nonlocal target
-            if target is None:
-                if message["type"] == "http.response.start" and self._rules_out(message):
-                    target = send
-                else:
-                    target = _GZipResponder(self, scope, send)
+            if target is not None:
+                return target(message)
+            target = send
+            if message["type"] == "http.response.start":
+                for name, value in message.get("headers", ()):
+                    if name == b"content-length":
+                        # Fewer digits than the minimum is smaller, without parsing the number.
+                        digits = len(value)
+                        if digits < self._minimum_digits or (
+                            digits == self._minimum_digits
+                            and value.isdigit()
+                            and int(value) < self.minimum_size
+                        ):
+                            return send(message)
+                    elif name == b"content-encoding" or (
+                        name == b"content-type" and self.is_excluded(value)
+                    ):
+                        return send(message)
+                if message.get("status") == 206:
+                    return send(message)
+            if scope["method"] == "HEAD":
+                # A HEAD answer has no body to compress; it keeps the uncompressed headers.
+                return send(message)
+            target = _GZipResponder(self, scope, send)
             return target(message)
 
         await self.app(scope, receive, send_compressed)
-
-    def _rules_out(self, start: Message) -> bool:
-        """Whether the start message alone shows the response is not to be compressed: 206, a
-        ``Content-Encoding``, an excluded type, or a ``Content-Length`` below the minimum."""
-        if start.get("status") == 206:
-            return True
-        for name, value in start.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    if int(value) < self.minimum_size:
-                        return True
-                except ValueError:
-                    pass
-            elif name == b"content-encoding" or (
-                name == b"content-type" and self.is_excluded(value)
-            ):
-                return True
-        return False
 
     def is_excluded(self, content_type: bytes) -> bool:
         """Whether a ``Content-Type`` value names a media type that is never compressed."""
