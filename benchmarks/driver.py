@@ -5,12 +5,18 @@ nothing more:
 
 - a fresh scope: a copy of a scope prepared once per endpoint, shaped like uvicorn's (the
   frameworks write into the scope, so it cannot be shared), with a fresh ``state`` dict;
-- a ``receive`` that hands out the prepared body message(s), then ``http.disconnect``;
+- a ``receive`` that hands out the prepared body message(s), then ``http.disconnect``: a body
+  is cut into ``http.request`` messages of at most 64 KiB, as a server passes on what it reads;
 - a ``send`` that appends each message to a list.
 
 Then it compares the status and the body bytes with the expected ones and raises
 :class:`WrongResponse` on a difference, on every request. That check, the scope copy and the two
 callables are the same for every app, so they add the same small constant to every time.
+Endpoints whose answer must be gzipped or carry given headers are checked for those too
+(the body decompressed first), by a loop of their own.
+
+The scope offers no extensions (no ``http.response.pathsend``): files are sent as body messages
+by every app.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import gc
 import time
 import tracemalloc
+import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +36,9 @@ Message = dict[str, Any]
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 _DISCONNECT: Message = {"type": "http.disconnect"}
+
+CHUNK_SIZE = 64 * 1024
+"""The largest ``http.request`` message the driver hands out (a request body is split)."""
 
 
 class WrongResponse(AssertionError):
@@ -58,7 +68,7 @@ def make_scope(endpoint: Endpoint) -> dict[str, Any]:
     ]
     if endpoint.body:
         headers += [
-            (b"content-type", b"application/json"),
+            (b"content-type", endpoint.content_type),
             (b"content-length", str(len(endpoint.body)).encode()),
         ]
     return {
@@ -85,9 +95,25 @@ def prepare(bench_app: BenchApp, endpoint: Endpoint) -> Case:
         endpoint=endpoint,
         app=bench_app.app,
         scope=make_scope(endpoint),
-        messages=({"type": "http.request", "body": endpoint.body, "more_body": False},),
+        messages=body_messages(endpoint.body),
         status=endpoint.status,
         body=expected,
+    )
+
+
+def body_messages(body: bytes) -> tuple[Message, ...]:
+    """``body`` as the ``http.request`` messages a server would pass on: pieces of at most
+    :data:`CHUNK_SIZE` bytes, ``more_body`` on all but the last (one empty message for none)."""
+    if len(body) <= CHUNK_SIZE:
+        return ({"type": "http.request", "body": body, "more_body": False},)
+    starts = range(0, len(body), CHUNK_SIZE)
+    return tuple(
+        {
+            "type": "http.request",
+            "body": body[start : start + CHUNK_SIZE],
+            "more_body": start + CHUNK_SIZE < len(body),
+        }
+        for start in starts
     )
 
 
@@ -108,13 +134,38 @@ def _response(sent: list[Message]) -> tuple[int, bytes, bool]:
     return status, body, finished
 
 
-def _fail(case: Case, sent: list[Message]) -> WrongResponse:
+def _short(body: bytes) -> str:
+    return repr(body) if len(body) <= 200 else f"{body[:200]!r}... ({len(body):,} bytes)"
+
+
+def _fail(case: Case, sent: list[Message], problem: str = "") -> WrongResponse:
     status, body, finished = _response(sent)
     return WrongResponse(
         f"{case.app_name} answered {case.endpoint.method} {case.endpoint.target} with "
-        f"{status} {body!r}{'' if finished else ' (unfinished)'}; "
-        f"expected {case.status} {case.body!r}"
+        f"{status} {_short(body)}{'' if finished else ' (unfinished)'}"
+        f"{f' ({problem})' if problem else ''}; expected {case.status} {_short(case.body)}"
     )
+
+
+def verify(case: Case, sent: list[Message]) -> None:
+    """Raise :class:`WrongResponse` unless ``sent`` is the whole expected answer: status, body
+    (decompressed when the endpoint asks for gzip) and the headers the endpoint requires."""
+    status, body, finished = _response(sent)
+    if not finished or status != case.status:
+        raise _fail(case, sent)
+    headers = sent[0].get("headers", ())
+    for header in case.endpoint.response_headers:
+        if header not in headers:
+            raise _fail(case, sent, f"no {header[0].decode()}: {header[1].decode()}")
+    if case.endpoint.gzipped:
+        if (b"content-encoding", b"gzip") not in headers:
+            raise _fail(case, sent, "not gzipped")
+        try:
+            body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        except zlib.error as exc:
+            raise _fail(case, sent, f"not gzip: {exc}") from None
+    if body != case.body:
+        raise _fail(case, sent, "gunzipped" if case.endpoint.gzipped else "")
 
 
 async def call_once(case: Case) -> tuple[int, bytes]:
@@ -143,8 +194,11 @@ async def run_requests(
     """Send ``count`` requests, checking each answer; the seconds it took on ``clock``.
 
     The loop is written out (no helper calls besides the app's) to keep the driver's own cost
-    small next to the apps'.
+    small next to the apps'. Endpoints with gzip or header requirements go through
+    :func:`verify` on every request instead.
     """
+    if case.endpoint.gzipped or case.endpoint.response_headers:
+        return await _run_verified(case, count, clock)
     app, template, messages = case.app, case.scope, case.messages
     status, body = case.status, case.body
     start = clock()
@@ -163,6 +217,21 @@ async def run_requests(
             or sent[1].get("more_body", False)
         ) and _response(sent) != (status, body, True):
             raise _fail(case, sent)
+    return clock() - start
+
+
+async def _run_verified(case: Case, count: int, clock: Callable[[], float]) -> float:
+    app, template, messages = case.app, case.scope, case.messages
+    start = clock()
+    for _ in range(count):
+        sent: list[Message] = []
+        append = sent.append
+
+        async def send(message: Message, append: Callable[[Message], None] = append) -> None:
+            append(message)
+
+        await app({**template, "state": {}}, _receiver(messages), send)
+        verify(case, sent)
     return clock() - start
 
 
@@ -189,16 +258,21 @@ class Timing:
 
 
 async def calibrate(
-    case: Case, budget: float, warmup: int = 300, clock: Callable[[], float] = time.perf_counter
+    case: Case,
+    budget: float,
+    warmup: int = 300,
+    clock: Callable[[], float] = time.perf_counter,
+    minimum: int = 100,
 ) -> int:
-    """Warm the case up and return how many requests fill about ``budget`` seconds."""
+    """Warm the case up and return how many requests fill about ``budget`` seconds (at least
+    ``minimum``)."""
     await run_requests(case, warmup, clock)
     count = warmup
     elapsed = await run_requests(case, count, clock)
     while elapsed < 0.05:  # too short to extrapolate from
         count *= 4
         elapsed = await run_requests(case, count, clock)
-    return max(100, round(count * budget / elapsed))
+    return max(minimum, round(count * budget / elapsed))
 
 
 async def measure(
@@ -209,20 +283,22 @@ async def measure(
     budget: float = 0.0625,
     progress: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    warmup: int = 300,
+    minimum: int = 100,
 ) -> list[Timing]:
-    """Time every case over ``rounds`` rounds (warm-up first), on ``clock``.
+    """Time every case over ``rounds`` rounds (``warmup`` requests each first), on ``clock``.
 
     Each round runs every case once, so a slow patch of the machine hits all apps alike; the
     order of the cases rotates from round to round. ``requests`` fixes the requests per case and
-    round; by default each case gets as many as fill ``budget`` seconds.
+    round; by default each case gets as many as fill ``budget`` seconds, and at least ``minimum``.
     """
     timings = []
     for case in cases:
         if requests is None:
-            count = await calibrate(case, budget, clock=clock)
+            count = await calibrate(case, budget, warmup, clock=clock, minimum=minimum)
         else:
             count = requests
-            await run_requests(case, min(count, 300), clock)  # warm-up
+            await run_requests(case, min(count, warmup), clock)  # warm-up
         timings.append(Timing(case, count))
     for number in range(rounds):
         if progress is not None:

@@ -98,9 +98,16 @@ class Endpoint:
     headers: tuple[tuple[bytes, bytes], ...] = ()
     """Request headers besides ``host``, ``user-agent`` and ``accept`` (names lower-case)."""
     body: bytes = b""
+    content_type: bytes = b"application/json"
+    """The request's ``Content-Type`` when it has a body."""
     status: int = 200
     expected: bytes | None = None
     """The exact response body; ``None`` when each app has its own (the 404)."""
+    gzipped: bool = False
+    """The answer must be gzip-compressed (``Content-Encoding: gzip``); ``expected`` is the body
+    after decompressing it."""
+    response_headers: tuple[tuple[bytes, bytes], ...] = ()
+    """Headers the answer must carry, with these exact values (names lower-case)."""
 
     @property
     def target(self) -> str:

@@ -4,6 +4,8 @@ Sections (all by default; pick some with ``--only=compare,scaling``):
 
 - ``compare``: the in-process driver over every endpoint, for ours, Starlette, FastAPI and the raw
   ASGI app, with ratios;
+- ``batteries``: the same driver on GZip, CORS, a static file and an upload, ours, Starlette and
+  FastAPI, with what GZip and CORS cost a request they do not apply to;
 - ``scaling``: a hit on the last of 1, 100 and 1000 parametrised routes, ours and Starlette;
 - ``memory``: tracemalloc's view of one request, per app and endpoint;
 - ``soak``: our app under a real uvicorn for ``--soak-requests`` requests, watching its RSS
@@ -24,11 +26,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from benchmarks.apps import APP_NAMES, BenchApp, load
+from benchmarks.apps import APP_NAMES, BATTERIES_APP_NAMES, BenchApp, load, load_batteries
+from benchmarks.batteries import BATTERIES, NO_MIDDLEWARE, NO_OP
 from benchmarks.driver import CLOCKS, Timing, measure, measure_memory, prepare
 from benchmarks.endpoints import BY_NAME, ENDPOINTS, Endpoint, last_route
 
-SECTIONS = ("compare", "scaling", "memory", "soak")
+SECTIONS = ("compare", "batteries", "scaling", "memory", "soak")
 SCALING_COUNTS = (1, 100, 1000)
 SCALING_APPS = ("ours", "starlette")
 LABELS = {"ours": "ours", "starlette": "Starlette", "fastapi": "FastAPI", "raw": "raw ASGI"}
@@ -144,6 +147,88 @@ def _spread(timings: Sequence[Timing]) -> str:
         f"Noise: the median round is on average {sum(spreads) / len(spreads):.1%} slower than "
         f"the best (worst case {max(spreads):.1%})."
     )
+
+
+# -- batteries ----------------------------------------------------------------------------------
+
+BATTERIES_WARMUP = 30
+"""Warm-up requests per batteries case (a 1 MiB request takes milliseconds)."""
+BATTERIES_MINIMUM = 10
+"""The fewest requests per batteries case and round."""
+
+
+NO_OP_ROUNDS = 3
+"""The no-op pair runs this many times ``--rounds`` rounds ..."""
+NO_OP_BUDGET = 4
+"""... each this many times shorter: the overhead is a difference of two small times, and more,
+shorter rounds give both more chances at a quiet moment of the machine."""
+
+
+async def batteries(args: argparse.Namespace) -> dict[str, float]:
+    """Time the batteries endpoints and print their table; returns each app's no-op overhead of
+    GZip and CORS in seconds per request."""
+    cases, no_op_cases = [], []
+    for name in BATTERIES_APP_NAMES:
+        full, bare = load_batteries(name), load_batteries(name, middleware=False)
+        cases += [prepare(full, endpoint) for endpoint in BATTERIES]
+        no_op_cases += [prepare(bare, NO_MIDDLEWARE), prepare(full, NO_OP)]
+    clock = CLOCKS[args.clock]
+    timings = await measure(
+        cases,
+        args.rounds,
+        requests=args.requests,
+        budget=args.budget,
+        clock=clock,
+        warmup=BATTERIES_WARMUP,
+        minimum=BATTERIES_MINIMUM,
+    )
+    # The no-op pair on its own, away from the megabyte requests and their worker threads.
+    timings += await measure(
+        no_op_cases,
+        args.rounds * NO_OP_ROUNDS,
+        requests=args.requests,
+        budget=args.budget / NO_OP_BUDGET,
+        clock=clock,
+    )
+    best = {(t.case.endpoint.name, t.case.app_name): t.best for t in timings}
+
+    rows = []
+    for endpoint in (*BATTERIES, NO_MIDDLEWARE, NO_OP):
+        row = {name: best[endpoint.name, name] for name in BATTERIES_APP_NAMES}
+        rows.append(_batteries_row(endpoint.name, row, ratios=True))
+    overhead = {
+        name: best[NO_OP.name, name] - best[NO_MIDDLEWARE.name, name]
+        for name in BATTERIES_APP_NAMES
+    }
+    rows.append(_batteries_row("gzip+cors no-op overhead", overhead, ratios=False))
+    _print(
+        "",
+        f"== Batteries: µs per request ({args.clock} time), best of {args.rounds} rounds (the "
+        f"small json pair: of {args.rounds * NO_OP_ROUNDS} rounds {NO_OP_BUDGET} times "
+        "shorter); GZip and CORS installed unless stated ==",
+        *_table(
+            ["endpoint", *(LABELS[n] for n in BATTERIES_APP_NAMES), "vs Starlette", "vs FastAPI"],
+            rows,
+        ),
+        "gzip 10 KiB json: sent with Accept-Encoding: gzip; the body is checked after gunzip.",
+        "cors simple: an allowed Origin; Access-Control-Allow-Origin is checked.",
+        "static 1 MiB: StaticFiles; the whole body is received (no pathsend offered).",
+        "upload 1 MiB: multipart, handed over in 16 messages of 64 KiB; the handler answers "
+        "the size.",
+        "gzip+cors no-op overhead: the small json request (no Origin, a body below GZip's "
+        "minimum_size),",
+        "on the app with GZip and CORS minus the same on the app without them.",
+        _spread(timings),
+    )
+    return overhead
+
+
+def _batteries_row(label: str, best: dict[str, float], *, ratios: bool) -> list[str]:
+    ours = best["ours"]
+    cells = [label, *(_us(best[name]) for name in BATTERIES_APP_NAMES)]
+    if ratios:
+        return [*cells, _faster(ours, best["starlette"]), _faster(ours, best["fastapi"])]
+    return [*cells, "", ""]
 
 
 # -- scaling ------------------------------------------------------------------------------------
@@ -357,6 +442,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     apps = {name: load(name) for name in APP_NAMES}
     if "compare" in sections:
         _timed("compare", lambda: asyncio.run(compare(apps, args)))
+    if "batteries" in sections:
+        _timed("batteries", lambda: asyncio.run(batteries(args)))
     if "scaling" in sections:
         _timed("scaling", lambda: asyncio.run(scaling(args)))
     if "memory" in sections:

@@ -5,6 +5,7 @@ the soak runs against a real uvicorn and stops it. No timing is asserted."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,9 +19,24 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import run  # noqa: E402
-from benchmarks.apps import APP_NAMES, BenchApp, load  # noqa: E402
+from benchmarks.apps import (  # noqa: E402
+    APP_NAMES,
+    BATTERIES_APP_NAMES,
+    BenchApp,
+    load,
+    load_batteries,
+)
+from benchmarks.batteries import (  # noqa: E402
+    BATTERIES,
+    BIG_JSON,
+    NO_MIDDLEWARE,
+    NO_OP,
+    STATIC_CONTENT,
+    UPLOAD_CONTENT,
+)
 from benchmarks.driver import (  # noqa: E402
     WrongResponse,
+    body_messages,
     call_once,
     measure,
     measure_memory,
@@ -302,3 +318,168 @@ def test_soak_server_is_stopped_when_the_client_fails() -> None:
         raise RuntimeError("client failed")
     assert process.poll() is not None
     assert stopped == ["SIGTERM"]
+
+
+# -- batteries -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def batteries() -> dict[tuple[str, bool], BenchApp]:
+    return {
+        (name, middleware): load_batteries(name, middleware)
+        for name in BATTERIES_APP_NAMES
+        for middleware in (True, False)
+    }
+
+
+def _exchange(app: Any, endpoint: Endpoint) -> tuple[int, dict[bytes, bytes], bytes]:
+    """Status, headers and (whole) body of one request through the driver's scope and body."""
+    case = prepare(BenchApp("test", app, b""), endpoint)
+    sent: list[dict[str, Any]] = []
+    messages = iter(case.messages)
+
+    async def receive() -> dict[str, Any]:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app({**case.scope, "state": {}}, receive, send))
+    assert sent[0]["type"] == "http.response.start"
+    assert not sent[-1].get("more_body", False)
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    return sent[0]["status"], dict(sent[0]["headers"]), body
+
+
+ORIGIN = b"https://app.example.com"
+
+
+def test_the_batteries_list_is_the_one_tested() -> None:
+    assert [e.name for e in BATTERIES] == [
+        "gzip 10 KiB json",
+        "cors simple",
+        "static 1 MiB",
+        "upload 1 MiB",
+    ]
+    assert 10_000 <= len(BIG_JSON) <= 11_000
+    assert len(STATIC_CONTENT) == len(UPLOAD_CONTENT) == 1024 * 1024
+
+
+@pytest.mark.parametrize("app_name", BATTERIES_APP_NAMES)
+def test_batteries_apps_compress_the_big_json(
+    batteries: dict[tuple[str, bool], BenchApp], app_name: str
+) -> None:
+    status, headers, body = _exchange(batteries[app_name, True].app, BATTERIES[0])
+    assert status == 200
+    assert headers[b"content-encoding"] == b"gzip"
+    assert int(headers[b"content-length"]) == len(body) < len(BIG_JSON) // 3
+    assert gzip.decompress(body) == BIG_JSON
+    assert b'"name":"Widget 0"' in BIG_JSON
+    # Without the middleware the same request gets the body as it is.
+    assert _exchange(batteries[app_name, False].app, BATTERIES[0])[2] == BIG_JSON
+
+
+@pytest.mark.parametrize("app_name", BATTERIES_APP_NAMES)
+def test_batteries_apps_answer_cors_only_with_the_middleware(
+    batteries: dict[tuple[str, bool], BenchApp], app_name: str
+) -> None:
+    status, headers, body = _exchange(batteries[app_name, True].app, BATTERIES[1])
+    assert (status, body) == (200, b'{"message":"Hello, World!"}')
+    assert headers[b"access-control-allow-origin"] == ORIGIN
+    assert b"content-encoding" not in headers  # below minimum_size
+    status, headers, body = _exchange(batteries[app_name, False].app, BATTERIES[1])
+    assert (status, body) == (200, b'{"message":"Hello, World!"}')
+    assert b"access-control-allow-origin" not in headers
+
+
+@pytest.mark.parametrize("app_name", BATTERIES_APP_NAMES)
+def test_batteries_apps_serve_the_whole_static_file(
+    batteries: dict[tuple[str, bool], BenchApp], app_name: str
+) -> None:
+    status, headers, body = _exchange(batteries[app_name, True].app, BATTERIES[2])
+    assert status == 200
+    assert headers[b"content-length"] == b"1048576"
+    assert b"content-encoding" not in headers  # the request did not accept gzip
+    assert body == STATIC_CONTENT
+
+
+@pytest.mark.parametrize("middleware", [True, False])
+@pytest.mark.parametrize("app_name", BATTERIES_APP_NAMES)
+def test_batteries_apps_read_the_whole_upload(
+    batteries: dict[tuple[str, bool], BenchApp], app_name: str, middleware: bool
+) -> None:
+    status, _, body = _exchange(batteries[app_name, middleware].app, BATTERIES[3])
+    assert (status, body) == (200, b'{"filename":"upload.bin","size":1048576}')
+    # A shorter file gives another size: the answer comes from what was received.
+    short = BATTERIES[3].body.replace(UPLOAD_CONTENT, UPLOAD_CONTENT[:1000])
+    endpoint = Endpoint(
+        "short", "POST", "/upload", body=short, content_type=BATTERIES[3].content_type
+    )
+    assert _exchange(batteries[app_name, middleware].app, endpoint)[2] == (
+        b'{"filename":"upload.bin","size":1000}'
+    )
+
+
+@pytest.mark.parametrize("app_name", BATTERIES_APP_NAMES)
+def test_the_no_op_request_is_left_alone_by_gzip_and_cors(
+    batteries: dict[tuple[str, bool], BenchApp], app_name: str
+) -> None:
+    answers = [
+        _exchange(batteries[app_name, True].app, NO_OP),
+        _exchange(batteries[app_name, False].app, NO_MIDDLEWARE),
+    ]
+    for status, headers, body in answers:
+        assert (status, body) == (200, b'{"message":"Hello, World!"}')
+        assert (b"accept-encoding", b"gzip, deflate, br") in NO_OP.headers
+        assert not any(name.startswith(b"access-control-") for name in headers)
+        assert b"content-encoding" not in headers
+
+
+@pytest.mark.parametrize("endpoint", [*BATTERIES, NO_OP], ids=lambda e: e.name)
+@pytest.mark.parametrize("app_name", BATTERIES_APP_NAMES)
+def test_the_driver_accepts_every_batteries_answer(
+    batteries: dict[tuple[str, bool], BenchApp], app_name: str, endpoint: Endpoint
+) -> None:
+    assert asyncio.run(run_requests(prepare(batteries[app_name, True], endpoint), 2)) > 0
+
+
+def test_the_driver_refuses_a_batteries_answer_without_what_it_requires(
+    batteries: dict[tuple[str, bool], BenchApp],
+) -> None:
+    bare = batteries["ours", False]
+    with pytest.raises(WrongResponse, match="not gzipped"):
+        asyncio.run(run_requests(prepare(bare, BATTERIES[0]), 1))
+    with pytest.raises(WrongResponse, match="no access-control-allow-origin"):
+        asyncio.run(run_requests(prepare(bare, BATTERIES[1]), 1))
+    # A gzipped answer whose content differs is refused after decompressing it.
+    other = Endpoint(
+        "other", "GET", "/big", headers=BATTERIES[0].headers, expected=b"{}", gzipped=True
+    )
+    with pytest.raises(WrongResponse, match="gunzipped"):
+        asyncio.run(run_requests(prepare(batteries["ours", True], other), 1))
+
+
+def test_the_driver_hands_a_large_body_over_in_64_kib_messages() -> None:
+    body = bytes(range(256)) * 1000  # 256,000 bytes: three whole pieces and a partial one
+    messages = body_messages(body)
+    assert [len(m["body"]) for m in messages] == [65536, 65536, 65536, 59392]
+    assert [m["more_body"] for m in messages] == [True, True, True, False]
+    assert b"".join(m["body"] for m in messages) == body
+    assert body_messages(b"") == ({"type": "http.request", "body": b"", "more_body": False},)
+    upload = prepare(BenchApp("test", None, b""), BATTERIES[3])
+    assert len(upload.messages) == 17  # 1 MiB of file plus the multipart framing
+    assert (b"content-type", BATTERIES[3].content_type) in upload.scope["headers"]
+    assert "extensions" not in upload.scope  # no pathsend: files come as body messages
+
+
+def test_run_prints_the_batteries_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main(["--only=batteries", "--rounds=1", "--requests=2"]) == 0
+    out = capsys.readouterr().out
+    assert "Batteries: µs per request (cpu time), best of 1 rounds" in out
+    lines = out.splitlines()
+    for label in [*(e.name for e in BATTERIES), NO_MIDDLEWARE.name, NO_OP.name]:
+        row = next(line for line in lines if line.startswith(label + " "))
+        assert row.count("x faster") + row.count("x slower") == 2
+    overhead = next(line for line in lines if line.startswith("gzip+cors no-op overhead"))
+    assert len(overhead.split()) == 3 + len(BATTERIES_APP_NAMES)
+    assert "In-process driver" not in out

@@ -3,6 +3,9 @@
 Every module has ``build(route_count)`` returning a fresh ASGI app with the routes of
 :mod:`benchmarks.endpoints` (plus ``route_count`` parametrised routes), ``app = build()`` for
 servers, and ``NOT_FOUND``: the body it answers an unknown path with.
+
+The ``batteries_*`` modules are the apps of the batteries table (middleware, static files,
+uploads; see :mod:`benchmarks.batteries`), loaded with :func:`load_batteries`.
 """
 
 from __future__ import annotations
@@ -37,3 +40,14 @@ def load(name: str, route_count: int = ROUTE_COUNT) -> BenchApp:
     """Build app ``name`` (one of :data:`APP_NAMES`) with ``route_count`` parametrised routes."""
     module = importlib.import_module(_MODULES[name])
     return BenchApp(name=name, app=module.build(route_count), not_found=module.NOT_FOUND)
+
+
+BATTERIES_APP_NAMES = ("ours", "starlette", "fastapi")
+"""The apps of the batteries table, in its order."""
+
+
+def load_batteries(name: str, middleware: bool = True) -> BenchApp:
+    """Build batteries app ``name`` (one of :data:`BATTERIES_APP_NAMES`), with GZip and CORS
+    unless ``middleware`` is false."""
+    module = importlib.import_module(f"benchmarks.apps.batteries_{name}")
+    return BenchApp(name=name, app=module.build(middleware), not_found=b"")
