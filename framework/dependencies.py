@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import sys
 import types
 import typing
 import uuid
@@ -65,7 +66,21 @@ def signature_hints(call: Callable[..., Any]) -> tuple[inspect.Signature, dict[s
         hints = typing.get_type_hints(target, include_extras=True)
     except Exception:
         hints = _hints_one_by_one(target)
+    if sys.version_info < (3, 11):
+        hints = {name: _unwrap_implicit_optional(hint) for name, hint in hints.items()}
     return signature, hints
+
+
+def _unwrap_implicit_optional(hint: Any) -> Any:
+    """Python 3.10's ``get_type_hints`` wraps ``Annotated[X, Query()] = None`` in
+    ``Optional[...]``, hiding the marker; 3.11 no longer does. Undo it."""
+    if typing.get_origin(hint) is typing.Union:
+        args = typing.get_args(hint)
+        if len(args) == 2 and type(None) in args:
+            inner = args[0] if args[1] is type(None) else args[1]
+            if typing.get_origin(inner) is Annotated:
+                return inner
+    return hint
 
 
 def _hints_one_by_one(target: Any) -> dict[str, Any]:
@@ -96,8 +111,14 @@ def _strip_optional(annotation: Any) -> Any:
     return annotation
 
 
+def is_class(obj: Any) -> typing.TypeGuard[type[Any]]:
+    """Whether ``obj`` is a real class: ``list[int]`` passes ``inspect.isclass`` on Python 3.10
+    but cannot be given to ``issubclass``."""
+    return isinstance(obj, type) and not isinstance(obj, types.GenericAlias)
+
+
 def _is_class(annotation: Any, base: type) -> bool:
-    return inspect.isclass(annotation) and issubclass(annotation, base)
+    return is_class(annotation) and issubclass(annotation, base)
 
 
 def is_sequence(annotation: Any) -> bool:
@@ -105,7 +126,7 @@ def is_sequence(annotation: Any) -> bool:
     inner = _strip_optional(annotation)
     origin = typing.get_origin(inner) or inner
     return (
-        inspect.isclass(origin)
+        is_class(origin)
         and issubclass(origin, _SEQUENCE_ORIGINS)
         and not issubclass(origin, (str, bytes, bytearray, memoryview))
     )

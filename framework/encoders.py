@@ -27,7 +27,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 from pydantic_core import to_json as _core_to_json
 
-from framework.dependencies import shared_adapter
+from framework.dependencies import is_class, shared_adapter
 from framework.exceptions import ResponseValidationError
 from framework.responses import Response
 
@@ -61,7 +61,7 @@ def _hashable(value: Any) -> bool:
 
 def _no_model(annotation: Any) -> bool:
     return annotation in (inspect.Signature.empty, Any, None, type(None)) or (
-        inspect.isclass(annotation) and issubclass(annotation, Response)
+        is_class(annotation) and issubclass(annotation, Response)
     )
 
 
@@ -120,7 +120,7 @@ class ResponseSerializer:
         # Values of the model's own class are already valid: serialise without validating.
         self._trusted_class = (
             model
-            if inspect.isclass(model)
+            if is_class(model)
             and (issubclass(model, BaseModel) or dataclasses.is_dataclass(model))
             and not (exclude_unset or exclude_defaults)
             else None

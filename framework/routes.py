@@ -24,6 +24,7 @@ from framework.dependencies import (
     Dependant,
     compile_dependant,
     embed_shared_body,
+    is_class,
     signature_hints,
 )
 from framework.encoders import ResponseSerializer
@@ -117,7 +118,7 @@ def _without_responses(annotation: Any) -> Any:
     if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
         return annotation
     args = typing.get_args(annotation)
-    kept = tuple(arg for arg in args if not (inspect.isclass(arg) and issubclass(arg, Response)))
+    kept = tuple(arg for arg in args if not (is_class(arg) and issubclass(arg, Response)))
     if len(kept) == len(args):
         return annotation
     return typing.cast(Any, typing.Union)[kept] if kept else None
@@ -427,9 +428,7 @@ class WebSocketRoute(BaseRoute):
         self.name = str(name or getattr(endpoint, "__name__", type(endpoint).__name__))
         self.dependencies = list(dependencies or [])
         self.endpoint_class = (
-            endpoint
-            if inspect.isclass(endpoint) and issubclass(endpoint, WebSocketEndpoint)
-            else None
+            endpoint if is_class(endpoint) and issubclass(endpoint, WebSocketEndpoint) else None
         )
         self.dependant: Dependant | None = None
         if self.endpoint_class is None:

@@ -39,7 +39,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticUndefined
 from typing_extensions import Unpack
 
-from framework.dependencies import BodySpec, Dependant, FieldSpec, LocationGroup
+from framework.dependencies import BodySpec, Dependant, FieldSpec, LocationGroup, is_class
 from framework.encoders import jsonable_encoder
 from framework.params import File, Form, Header, Param
 from framework.responses import JSONResponse, Response
@@ -326,7 +326,7 @@ def _has_computed_fields(annotation: Any, core_schema: Any = None) -> bool:
 
 
 def _computed_in(annotation: Any, seen: set[Any]) -> bool:
-    if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
+    if is_class(annotation) and issubclass(annotation, BaseModel):
         if annotation in seen:
             return False
         seen.add(annotation)
@@ -493,7 +493,7 @@ def _field_annotation(spec: FieldSpec) -> Any:
 
 def _model_field_config(group: LocationGroup, spec: FieldSpec) -> Any:
     annotation = spec.annotation
-    if (inspect.isclass(annotation) and issubclass(annotation, (BaseModel, dict))) or (
+    if (is_class(annotation) and issubclass(annotation, (BaseModel, dict))) or (
         dataclasses.is_dataclass(annotation)
     ):
         return None
