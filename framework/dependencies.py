@@ -186,6 +186,35 @@ class FieldSpec:
         return self.field.is_required()
 
 
+_T = typing.TypeVar("_T")
+
+
+def _cached(
+    cache: dict[Any, Any],
+    key: Any,
+    build: Callable[[], _T],
+    keep: Callable[[_T], bool] | None = None,
+) -> _T:
+    """``cache[key]``, built by ``build`` the first time (and stored if ``keep`` allows). What
+    adding routes builds is shared this way: routes declaring the same parameters, bodies or
+    response models get the same validators. An unhashable key is never stored."""
+    try:
+        found: _T | None = cache.get(key)
+    except TypeError:
+        return build()
+    if found is None:
+        found = build()
+        if found is not None and (keep is None or keep(found)):
+            cache[key] = found
+    return found
+
+
+def _specs_key(specs: Sequence[FieldSpec]) -> tuple[tuple[Any, str], ...]:
+    # FieldInfo's repr lists everything that differs from the defaults (alias, constraints,
+    # validators by identity); the annotation object itself tells types apart.
+    return tuple((spec.annotation, repr(spec.field)) for spec in specs)
+
+
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
 
 
@@ -198,18 +227,15 @@ def shared_adapter(annotation: Any) -> TypeAdapter[Any]:
         # FieldInfo compares by identity: key on its repr, and on the type object itself so
         # that two classes of the same name stay apart.
         key = (typing.get_args(annotation)[0], repr(annotation))
-    try:
-        adapter = _ADAPTERS.get(key)
-    except TypeError:  # unhashable: no sharing
-        return TypeAdapter(annotation)
-    if adapter is None:
-        adapter = TypeAdapter(annotation)
-        if getattr(adapter, "pydantic_complete", True):
-            _ADAPTERS[key] = adapter
-    return adapter
+    return _cached(
+        _ADAPTERS,
+        key,
+        lambda: TypeAdapter(annotation),
+        keep=lambda adapter: getattr(adapter, "pydantic_complete", True),
+    )
 
 
-_VALIDATORS: dict[Any, SchemaValidator] = {}
+_VALIDATORS: dict[Any, SchemaValidator | None] = {}
 
 
 def _location_validator(specs: Sequence[FieldSpec]) -> SchemaValidator | None:
@@ -217,7 +243,10 @@ def _location_validator(specs: Sequence[FieldSpec]) -> SchemaValidator | None:
     schema (shared between routes) instead of a model class: far cheaper to build, and it
     returns a dict of ``f0, f1, ...``. None when a parameter needs what only a model gives
     (alias choices, a discriminator, types pydantic builds with definitions)."""
-    key_parts = []
+    return _cached(_VALIDATORS, _specs_key(specs), lambda: _compose_validator(specs))
+
+
+def _compose_validator(specs: Sequence[FieldSpec]) -> SchemaValidator | None:
     fields: dict[str, Any] = {}
     for index, spec in enumerate(specs):
         field = spec.field
@@ -250,25 +279,13 @@ def _location_validator(specs: Sequence[FieldSpec]) -> SchemaValidator | None:
         fields[f"f{index}"] = core_schema.typed_dict_field(
             schema, required=required, validation_alias=alias
         )
-        key_parts.append((spec.annotation, repr(field)))
-    key: Any = tuple(key_parts)
-    try:
-        validator = _VALIDATORS.get(key)
-    except TypeError:
-        validator = None
-        key = None
-    if validator is None:
-        validator = SchemaValidator(
-            core_schema.typed_dict_schema(fields, extra_behavior="ignore", total=True)
-        )
-        if key is not None:
-            _VALIDATORS[key] = validator
-    return validator
+    return SchemaValidator(
+        core_schema.typed_dict_schema(fields, extra_behavior="ignore", total=True)
+    )
 
 
 _MODELS: dict[Any, type[BaseModel]] = {}
-"""Location models by what they validate: routes declaring the same parameters (an ``item_id:
-int`` path, the same headers) share one, which keeps adding many routes fast."""
+"""Location and body models by what they validate (see :func:`_cached`)."""
 
 
 def _model_for(name: str, specs: Sequence[FieldSpec]) -> type[BaseModel]:
@@ -277,16 +294,11 @@ def _model_for(name: str, specs: Sequence[FieldSpec]) -> type[BaseModel]:
     fields: dict[str, Any] = {
         f"f{index}": (spec.annotation, spec.field) for index, spec in enumerate(specs)
     }
-    # FieldInfo's repr lists everything that differs from the defaults (alias, constraints,
-    # validators by identity); the annotation object itself tells types apart.
-    key = (name, tuple((spec.annotation, repr(spec.field)) for spec in specs))
-    try:
-        model = _MODELS.get(key)
-    except TypeError:  # an unhashable annotation: no sharing
+
+    def build() -> type[BaseModel]:
         return create_model(name, __config__=_CONFIG, **fields)
-    if model is None:
-        model = _MODELS[key] = create_model(name, __config__=_CONFIG, **fields)
-    return model
+
+    return _cached(_MODELS, (name, _specs_key(specs)), build)
 
 
 @dataclasses.dataclass(eq=False)

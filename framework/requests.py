@@ -7,6 +7,7 @@ Everything is read from the ASGI scope on first access and cached; a handler tha
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterator, Mapping
 from http.cookies import _unquote as _unquote_cookie
 from typing import TYPE_CHECKING, Any
@@ -346,14 +347,19 @@ class Request(HTTPConnection):
         (else :data:`~framework.formparsers.DEFAULT_LIMITS`).
         """
         if self._form is None:
-            route_limits = getattr(self.scope.get("route"), "form_limits", None)
-            base: FormLimits = route_limits or DEFAULT_LIMITS
-            limits = FormLimits(
-                base.max_files if max_files is None else max_files,
-                base.max_fields if max_fields is None else max_fields,
-                base.max_part_size if max_part_size is None else max_part_size,
-                base.max_file_size if max_file_size is None else max_file_size,
+            limits: FormLimits = (
+                getattr(self.scope.get("route"), "form_limits", None) or DEFAULT_LIMITS
             )
+            given = {
+                "max_files": max_files,
+                "max_fields": max_fields,
+                "max_part_size": max_part_size,
+                "max_file_size": max_file_size,
+            }
+            if any(value is not None for value in given.values()):
+                limits = dataclasses.replace(
+                    limits, **{key: value for key, value in given.items() if value is not None}
+                )
             self._form = await parse_form(self.headers, self.stream(), limits)
         return self._form
 

@@ -795,10 +795,7 @@ def _read(
             source = sources.get(location)
             if source is None:
                 source = sources[location] = parse_location(location, scope)
-        if group.text is not None:
-            found = _validate_text(group, source, values)
-        else:
-            found = validate_group(group, source, values)
+        found = validate_group(group, source, values)
         if found:
             errors = found if errors is None else errors + found
     return errors
