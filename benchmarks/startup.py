@@ -60,14 +60,14 @@ def _add_routes(app: Any, count: int, query: Any, header: Any) -> None:
 
 
 def _ours(count: int) -> Any:
-    import framework.dependencies
+    import framework.handlers.validators
     from framework import App, Header, Query
 
     # Start from nothing, as a fresh process does: routes share the location models and
     # adapters they have in common, and a later round must not find them already built.
-    framework.dependencies._MODELS.clear()
-    framework.dependencies._ADAPTERS.clear()
-    framework.dependencies._VALIDATORS.clear()
+    framework.handlers.validators._MODELS.clear()
+    framework.handlers.validators._ADAPTERS.clear()
+    framework.handlers.validators._VALIDATORS.clear()
 
     app = App(title="Startup", version="1.0")
     _add_routes(app, count, Query, Header)

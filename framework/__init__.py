@@ -6,7 +6,6 @@ The public names follow FastAPI and Starlette, so moving an app over is an impor
 from framework import status
 from framework.app import App
 from framework.background import BackgroundTask, BackgroundTasks
-from framework.datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
 from framework.endpoints import WebSocketEndpoint
 from framework.exceptions import (
     HTTPException,
@@ -15,10 +14,22 @@ from framework.exceptions import (
     WebSocketException,
     WebSocketRequestValidationError,
 )
-from framework.params import Body, Cookie, Depends, File, Form, Header, Path, Query, Security
-from framework.requests import HTTPConnection, Request
-from framework.responses import (
-    FileResponse,
+from framework.handlers.params import (
+    Body,
+    Cookie,
+    Depends,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Security,
+)
+from framework.http.datastructures import URL, Headers, QueryParams, State
+from framework.http.files import FileResponse
+from framework.http.forms import FormData, UploadFile
+from framework.http.requests import HTTPConnection, Request
+from framework.http.responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -26,8 +37,8 @@ from framework.responses import (
     Response,
     StreamingResponse,
 )
-from framework.routing import Route, Router, WebSocketRoute
-from framework.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from framework.http.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from framework.routing.router import Route, Router, WebSocketRoute
 
 __all__ = [
     "URL",

@@ -16,16 +16,16 @@ from typing import Any, TypeVar
 from typing_extensions import Unpack
 
 from framework.concurrency import is_async_callable, run_in_threadpool
-from framework.datastructures import State, URLPath
 from framework.exception_handlers import DEFAULT_HANDLERS, ExceptionHandler
-from framework.formparsers import FormLimits
+from framework.http.datastructures import State, URLPath
+from framework.http.forms import FormLimits
+from framework.http.requests import Request
+from framework.http.responses import JSONResponse, Response
 from framework.middleware import Middleware
 from framework.middleware.base import BaseHTTPMiddleware, DispatchFunction
 from framework.middleware.errors import ServerErrorMiddleware
 from framework.openapi.utils import DocumentationRouter
-from framework.requests import Request
-from framework.responses import JSONResponse, Response
-from framework.routing import BaseRoute, RouteDecorators, RouteOptions, Router
+from framework.routing.router import BaseRoute, RouteDecorators, RouteOptions, Router
 from framework.types import ASGIApp, Receive, Scope, Send
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -54,7 +54,7 @@ class App(RouteDecorators):
       ``on_shutdown`` (lists of callables) run before entering and after leaving it.
     - ``max_body_size``: request body limit in bytes (16 MiB; ``None`` lifts it). Routers and
       routes can set their own; the most specific wins. Past it the answer is 413.
-    - ``form_limits``: a :class:`~framework.formparsers.FormLimits` for form bodies (parts,
+    - ``form_limits``: a :class:`~framework.http.forms.FormLimits` for form bodies (parts,
       fields, field and file sizes; 413 past them). Routers and routes can set their own.
     - ``root_path``: the path prefix the app is served under behind a proxy.
     - ``title``, ``version``, ``summary``, ``description``, ``terms_of_service``, ``contact``,

@@ -23,8 +23,8 @@ from typing import Any, Literal
 from pydantic_core import from_json
 
 from framework import status
+from framework.http.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from framework.types import Message, Receive, Scope, Send
-from framework.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 __all__ = ["WebSocketEndpoint"]
 

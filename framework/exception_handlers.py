@@ -33,10 +33,10 @@ from framework.exceptions import (
     WebSocketException,
     WebSocketRequestValidationError,
 )
-from framework.requests import HTTPConnection, Request
-from framework.responses import JSONResponse, PlainTextResponse, Response
+from framework.http.requests import HTTPConnection, Request
+from framework.http.responses import JSONResponse, PlainTextResponse, Response
+from framework.http.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from framework.types import Receive, Scope, Send
-from framework.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 logger = logging.getLogger("framework.error")
 

@@ -31,7 +31,7 @@ import anyio
 from pydantic_core import to_json
 
 from framework.background import BackgroundTask
-from framework.responses import StreamingResponse
+from framework.http.responses import StreamingResponse
 from framework.types import Message, Send
 
 __all__ = ["DEFAULT_PING_INTERVAL", "EventSourceResponse", "ServerSentEvent"]

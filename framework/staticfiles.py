@@ -3,7 +3,7 @@
 Mount it under a prefix or run it alone. The path of the request (after the ``root_path`` it is
 mounted at) names a file inside ``directory``; nothing outside it is ever served: ``..``
 segments, NUL bytes and symlinks that lead out of the directory are answered with 404.
-Conditional and range requests are answered by :class:`~framework.responses.FileResponse`.
+Conditional and range requests are answered by :class:`~framework.http.responses.FileResponse`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import stat
 
 import anyio.to_thread
 
-from framework.datastructures import URL
 from framework.exception_handlers import answer_with_handler
 from framework.exceptions import HTTPException
-from framework.responses import FileResponse, RedirectResponse
-from framework.routing import route_path
+from framework.http.datastructures import URL
+from framework.http.files import FileResponse
+from framework.http.responses import RedirectResponse
+from framework.routing.router import route_path
 from framework.types import Receive, Scope, Send
 
 __all__ = ["StaticFiles"]

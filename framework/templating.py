@@ -22,9 +22,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from framework.background import BackgroundTask
-from framework.datastructures import URL
-from framework.requests import Request
-from framework.responses import HTMLResponse
+from framework.http.datastructures import URL
+from framework.http.requests import Request
+from framework.http.responses import HTMLResponse
 from framework.types import Receive, Scope, Send
 
 try:

@@ -42,8 +42,8 @@ import httpx
 from anyio.from_thread import BlockingPortal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from framework.http.websockets import WebSocketDisconnect
 from framework.types import ASGIApp, Message
-from framework.websockets import WebSocketDisconnect
 
 __all__ = ["TestClient", "WebSocketDenialResponse", "WebSocketTestSession"]
 
@@ -368,7 +368,7 @@ class WebSocketTestSession:
 
     - Entering sends ``websocket.connect`` and waits for the app's answer: ``websocket.accept``
       opens the session (``accepted_subprotocol`` and ``extra_headers`` come from it);
-      ``websocket.close`` raises :class:`~framework.websockets.WebSocketDisconnect` with its code
+      ``websocket.close`` raises :class:`~framework.http.websockets.WebSocketDisconnect` with its code
       and reason; a denial response raises :class:`WebSocketDenialResponse`.
     - ``receive_*`` return the app's messages in order. Once the app closed the socket they raise
       ``WebSocketDisconnect(code, reason)``; if the app ended without closing, the code is 1006

@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel, field_validator, model_validator
 
 from framework import App, Body, Cookie, Form, Header, Query, Request
-from framework.solving import MAX_BODY_ERRORS
+from framework.handlers.errors import MAX_BODY_ERRORS
 from framework.testclient import TestClient
 
 JSON = {"content-type": "application/json"}

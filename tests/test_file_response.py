@@ -15,15 +15,15 @@ import anyio
 import pytest
 
 from framework import App
-from framework._files import (
+from framework.background import BackgroundTask
+from framework.datastructures import Headers
+from framework.http.conditional import (
     if_range_matches,
     is_not_modified,
     none_match,
     parse_http_date,
     parse_range,
 )
-from framework.background import BackgroundTask
-from framework.datastructures import Headers
 from framework.responses import FileResponse
 from framework.testclient import TestClient
 from framework.types import Message

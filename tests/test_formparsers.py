@@ -1,4 +1,4 @@
-"""Form bodies (framework/formparsers.py): urlencoded and multipart, parsed as they stream in,
+"""Form bodies (framework/http/forms.py): urlencoded and multipart, parsed as they stream in,
 with every malformed or oversized form answered with a clear 4xx."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from framework import App, Request
 from framework.datastructures import FormData, Headers, UploadFile
 from framework.exceptions import HTTPException
-from framework.formparsers import DEFAULT_LIMITS, FormLimits, parse_form
+from framework.http.forms import DEFAULT_LIMITS, FormLimits, parse_form
 from framework.testclient import TestClient
 
 BOUNDARY = "boundary42"
@@ -457,7 +457,7 @@ async def test_uploads_are_closed_when_parsing_fails(
             super().__init__(*args, **kwargs)
             created.append(self)
 
-    monkeypatch.setattr("framework.formparsers.UploadFile", TrackedUploadFile)
+    monkeypatch.setattr("framework.http.forms.UploadFile", TrackedUploadFile)
     with pytest.raises(HTTPException):
         await parse(MULTIPART, body, limits=limits)
     assert created

@@ -14,8 +14,9 @@ import pydantic
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-import framework.dependencies
-import framework.routes
+import framework.handlers.compile
+import framework.handlers.validators
+import framework.routing.route
 from framework import (
     App,
     BackgroundTasks,
@@ -1396,10 +1397,10 @@ def test_requests_never_inspect_signatures_or_build_models(
     monkeypatch.setattr(inspect, "signature", forbidden)
     monkeypatch.setattr(typing, "get_type_hints", forbidden)
     monkeypatch.setattr(pydantic, "create_model", forbidden)
-    monkeypatch.setattr(framework.dependencies, "create_model", forbidden)
-    monkeypatch.setattr(framework.dependencies, "TypeAdapter", forbidden)
-    monkeypatch.setattr(framework.dependencies, "signature_hints", forbidden)
-    monkeypatch.setattr(framework.routes, "signature_hints", forbidden)
+    monkeypatch.setattr(framework.handlers.validators, "create_model", forbidden)
+    monkeypatch.setattr(framework.handlers.validators, "TypeAdapter", forbidden)
+    monkeypatch.setattr(framework.handlers.compile, "signature_hints", forbidden)
+    monkeypatch.setattr(framework.routing.route, "signature_hints", forbidden)
 
     async def late(q: int) -> int:
         return q

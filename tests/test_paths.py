@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from framework import App, Request
-from framework.paths import CONVERTORS, NO_MATCH, PathIndex, PathTemplate
 from framework.routing import NoMatchFound
+from framework.routing.paths import CONVERTORS, NO_MATCH, PathIndex, PathTemplate
 from framework.testclient import TestClient
 
 

@@ -25,7 +25,7 @@ from framework import (
 )
 from framework.datastructures import URL, Address, Headers, QueryParams, State, UploadFile
 from framework.exceptions import ClientDisconnect, InvalidJSONBody
-from framework.requests import HTTPConnection, parse_cookies
+from framework.http.requests import HTTPConnection, parse_cookies
 from framework.testclient import TestClient
 from framework.types import Message
 

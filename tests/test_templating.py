@@ -13,7 +13,7 @@ import jinja2
 import pytest
 
 from framework import App, BackgroundTask, Request
-from framework.routes import NoMatchFound
+from framework.routing import NoMatchFound
 from framework.templating import Jinja2Templates, TemplateResponse
 from framework.testclient import TestClient
 from framework.types import Message

@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from framework.requests import Request
-from framework.responses import Response
+from framework.http.requests import Request
+from framework.http.responses import Response
 from framework.types import ASGIApp, Message, Receive, Scope, Send
 
 CallNext = Callable[[Request], Awaitable[Response]]

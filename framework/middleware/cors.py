@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Collection, Sequence
 
-from framework.responses import PlainTextResponse
+from framework.http.responses import PlainTextResponse
 from framework.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ALL_METHODS", "SAFELISTED_HEADERS", "CORSMiddleware"]

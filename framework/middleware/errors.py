@@ -13,8 +13,8 @@ from collections.abc import Awaitable
 
 from framework.exception_handlers import ExceptionHandler, call_handler
 from framework.exceptions import ClientDisconnect
-from framework.requests import Request
-from framework.responses import HTMLResponse, PlainTextResponse, Response
+from framework.http.requests import Request
+from framework.http.responses import HTMLResponse, PlainTextResponse, Response
 from framework.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("framework.error")

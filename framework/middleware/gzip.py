@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Collection
 
 import anyio.to_thread
 
-from framework.datastructures import MutableHeaders
+from framework.http.datastructures import MutableHeaders
 from framework.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["DEFAULT_EXCLUDED_CONTENT_TYPES", "GZipMiddleware", "accepts_gzip"]

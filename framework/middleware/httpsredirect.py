@@ -17,9 +17,9 @@ reports is the client's.
 
 from __future__ import annotations
 
-from framework.datastructures import URL
+from framework.http.datastructures import URL
+from framework.http.responses import PlainTextResponse, RedirectResponse, Response
 from framework.middleware.trustedhost import refuse
-from framework.responses import PlainTextResponse, RedirectResponse, Response
 from framework.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["HTTPSRedirectMiddleware"]

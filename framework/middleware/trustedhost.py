@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from framework.datastructures import URL
-from framework.responses import PlainTextResponse, RedirectResponse, Response
+from framework.http.datastructures import URL
+from framework.http.responses import PlainTextResponse, RedirectResponse, Response
 from framework.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["TrustedHostMiddleware", "parse_host", "refuse"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from framework.responses import HTMLResponse
+from framework.http.responses import HTMLResponse
 
 __all__ = [
     "SWAGGER_UI_DEFAULT_PARAMETERS",

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of an app, built from the plans its routes compiled.
 
-:func:`get_openapi` reads each route's :class:`~framework.dependencies.Dependant` tree (the same
+:func:`get_openapi` reads each route's :class:`~framework.handlers.compile.Dependant` tree (the same
 plan a request runs): its path, query, header and cookie parameters, its body, its dependencies
 and the security schemes among them; and the route's response model, status code, response class
 and extra ``responses``. Every type that needs a JSON Schema is handed to pydantic's generator in
@@ -39,12 +39,13 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticUndefined
 from typing_extensions import Unpack
 
-from framework.dependencies import BodySpec, Dependant, FieldSpec, LocationGroup, is_class
 from framework.encoders import jsonable_encoder
-from framework.params import File, Form, Header, Param
-from framework.responses import JSONResponse, Response
-from framework.routes import BaseRoute, Route, RouteOptions
-from framework.routing import Router
+from framework.handlers.annotations import is_class
+from framework.handlers.compile import BodySpec, Dependant, FieldSpec, LocationGroup
+from framework.handlers.params import File, Form, Header, Param
+from framework.http.responses import JSONResponse, Response
+from framework.routing.route import BaseRoute, Route, RouteOptions
+from framework.routing.router import Router
 
 __all__ = [
     "METHODS_WITH_BODY",

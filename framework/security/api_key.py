@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from framework.requests import HTTPConnection
+from framework.http.requests import HTTPConnection
 from framework.security.base import SecurityBase
 from framework.security.models import APIKey
 

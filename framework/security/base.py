@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from framework.exceptions import HTTPException
-from framework.requests import HTTPConnection
+from framework.http.requests import HTTPConnection
 from framework.security.models import SecuritySchemeModel
 
 __all__ = ["SecurityBase"]

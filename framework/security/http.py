@@ -21,7 +21,7 @@ import binascii
 
 from pydantic import BaseModel
 
-from framework.requests import HTTPConnection
+from framework.http.requests import HTTPConnection
 from framework.security.base import SecurityBase
 from framework.security.models import HTTPBase as HTTPBaseModel
 from framework.security.models import HTTPBearer as HTTPBearerModel

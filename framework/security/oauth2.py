@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from framework.params import Form, SecurityScopes
-from framework.requests import HTTPConnection
+from framework.handlers.params import Form, SecurityScopes
+from framework.http.requests import HTTPConnection
 from framework.security.base import SecurityBase
 from framework.security.models import OAuth2 as OAuth2Model
 from framework.security.models import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from framework.requests import HTTPConnection
+from framework.http.requests import HTTPConnection
 from framework.security.base import SecurityBase
 from framework.security.models import OpenIdConnect as OpenIdConnectModel
 

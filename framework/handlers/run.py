@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
-import re
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -21,18 +19,26 @@ from pydantic_core import PydanticUndefined, from_json
 
 from framework.background import BackgroundTasks
 from framework.concurrency import run_in_threadpool
-from framework.datastructures import Headers, UploadFile, parse_query
-from framework.dependencies import (
+from framework.exceptions import RequestValidationError
+from framework.handlers.annotations import is_upload
+from framework.handlers.compile import (
     BodySpec,
     Dependant,
     LocationGroup,
     compile_override,
-    is_upload,
 )
-from framework.exceptions import RequestValidationError
-from framework.params import File, SecurityScopes
-from framework.requests import HTTPConnection, Request, parse_cookies, raw_header
-from framework.responses import Response
+from framework.handlers.errors import (
+    MAX_BODY_ERRORS,
+    first_errors,
+    json_invalid_error,
+    missing_error,
+    validation_errors,
+)
+from framework.handlers.params import File, SecurityScopes
+from framework.http.datastructures import Headers, parse_query
+from framework.http.forms import UploadFile
+from framework.http.requests import HTTPConnection, Request, parse_cookies, raw_header
+from framework.http.responses import Response
 from framework.types import Receive, Scope, Send
 
 __all__ = [
@@ -49,99 +55,6 @@ __all__ = [
 ]
 
 _FAILED: Any = object()
-
-
-def validation_errors(
-    exc: ValidationError, prefix: tuple[str | int, ...], *, missing_input: bool = True
-) -> list[dict[str, Any]]:
-    """pydantic's errors in FastAPI's shape, ``loc`` prefixed with the location.
-
-    ``missing_input`` keeps pydantic's input for a missing value (for bodies, the body); for
-    parameters FastAPI reports ``None``. Values that JSON cannot carry become text.
-    """
-    result = []
-    for error in exc.errors(include_url=False):
-        item: dict[str, Any] = {
-            "type": error["type"],
-            "loc": [*prefix, *error["loc"]],
-            "msg": error["msg"],
-            "input": None if error["type"] == "missing" and not missing_input else error["input"],
-        }
-        if isinstance(item["input"], (bytes, bytearray)):
-            item["input"] = bytes(item["input"]).decode("utf-8", "replace")
-        if "ctx" in error:
-            item["ctx"] = {key: _plain(value) for key, value in error["ctx"].items()}
-        result.append(item)
-    return result
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, BaseException):
-        return {}  # a validator's exception: its text is in "msg" already (FastAPI's shape)
-    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
-
-
-MAX_BODY_ERRORS = 1000
-"""Past this many errors in a body, only the first of each list, tuple, set or dict is reported:
-listing millions (a 10 MiB array of wrong items) would take seconds and gigabytes."""
-
-
-def _first_errors(
-    spec: BodySpec, body: bytes, is_json: bool, exc: ValidationError
-) -> list[dict[str, Any]]:
-    try:
-        validator = spec.fail_fast_validator()
-        if is_json:
-            validator.validate_json(body)
-        else:
-            validator.validate_python(body)
-    except ValidationError as first:
-        if first.error_count() <= MAX_BODY_ERRORS:
-            return validation_errors(first, ("body",))
-    except Exception:  # a model validator that expected its model: list none
-        pass
-    count = exc.error_count()
-    message = f"The body has {count} validation errors, too many to list"
-    return [{"type": "too_many_errors", "loc": ["body"], "msg": message, "input": {}}]
-
-
-def _missing(loc: list[str | int]) -> dict[str, Any]:
-    return {"type": "missing", "loc": loc, "msg": "Field required", "input": None}
-
-
-_LINE_COLUMN = re.compile(r" at line (\d+) column (\d+)$")
-
-
-def json_invalid_error(body: bytes, exc: ValidationError) -> dict[str, Any]:
-    """FastAPI's error for a body that is not JSON: ``loc`` ``["body", position]``, the
-    position and reason as the standard library's parser reports them."""
-    try:
-        json.loads(body)
-    except json.JSONDecodeError as error:
-        position, reason = error.pos, error.msg
-    except (ValueError, RecursionError):
-        # Not UTF-8, nested too deep, or an integer too long: pydantic's reason and position.
-        position, reason = _json_position(body, exc)
-    else:  # what only the standard library accepts (a lone surrogate escape)
-        position, reason = _json_position(body, exc)
-    return {
-        "type": "json_invalid",
-        "loc": ["body", position],
-        "msg": "JSON decode error",
-        "input": {},
-        "ctx": {"error": reason},
-    }
-
-
-def _json_position(body: bytes, exc: ValidationError) -> tuple[int, str]:
-    reason = str(exc.errors()[0].get("ctx", {}).get("error", "invalid JSON"))
-    found = _LINE_COLUMN.search(reason)
-    if found is None:
-        return 0, reason
-    line, column = int(found[1]), int(found[2])
-    lines = body.decode("utf-8", "replace").split("\n")
-    position = sum(len(text) + 1 for text in lines[: line - 1]) + column - 1
-    return position, reason[: found.start()]
 
 
 class _ThreadedContext:
@@ -490,7 +403,7 @@ class Solver:
         parsed first and then in Python mode, to report the same errors (and accept the rare
         value only Python mode takes)."""
         if exc.error_count() > MAX_BODY_ERRORS:
-            self.errors.extend(_first_errors(spec, body, is_json, exc))
+            self.errors.extend(first_errors(spec, body, is_json, exc))
             return
         if is_json:
             try:
@@ -514,7 +427,7 @@ class Solver:
                 data = {}  # not JSON: no embedded value given
             elif not isinstance(data, dict):
                 for field_spec in spec.specs:  # FastAPI reports each one missing
-                    self.errors.append(_missing(["body", field_spec.alias]))
+                    self.errors.append(missing_error(["body", field_spec.alias]))
                 return
             validated = spec.model.__pydantic_validator__.validate_python(
                 data, from_attributes=True
@@ -534,10 +447,10 @@ class Solver:
     def _missing_body(self, spec: BodySpec, values: dict[str, Any]) -> None:
         if spec.required:
             if spec.model is None:
-                self.errors.append(_missing(["body"]))
+                self.errors.append(missing_error(["body"]))
             else:  # embedded values: each one the handler requires is missing
                 self.errors.extend(
-                    _missing(["body", field_spec.alias])
+                    missing_error(["body", field_spec.alias])
                     for field_spec in spec.specs
                     if field_spec.required
                 )
@@ -650,7 +563,7 @@ def _validate_text(
         value = raw.get(alias, default)
         if value is PydanticUndefined:
             missing = missing or []
-            missing.append(_missing([location, alias]))
+            missing.append(missing_error([location, alias]))
         else:
             values[name] = value
     return missing

@@ -3,7 +3,7 @@
 Every parameter is classified (path, query, header, cookie, body, a dependency, or something the
 framework injects such as the ``Request``), and each location's parameters get one pydantic model
 that validates them together. Dependencies are compiled the same way, to any depth. A request then
-runs the plan (:mod:`framework.solving`); nothing here runs per request.
+runs the plan (:mod:`framework.handlers.run`); nothing here runs per request.
 """
 
 from __future__ import annotations
@@ -11,21 +11,26 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
-import sys
-import types
 import typing
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined, SchemaValidator, core_schema
+from pydantic_core import PydanticUndefined, SchemaValidator
 
 from framework.background import BackgroundTasks
 from framework.concurrency import is_async_callable
-from framework.datastructures import UploadFile
-from framework.params import (
+from framework.handlers.annotations import (
+    is_scalar_or_scalar_sequence,
+    is_sequence,
+    is_subclass,
+    is_upload,
+    signature_hints,
+    strip_optional,
+)
+from framework.handlers.params import (
     Body,
     Depends,
     File,
@@ -36,8 +41,14 @@ from framework.params import (
     Query,
     SecurityScopes,
 )
-from framework.requests import HTTPConnection, Request
-from framework.responses import Response
+from framework.handlers.validators import (
+    fail_fast_schema,
+    location_validator,
+    model_for,
+    shared_adapter,
+)
+from framework.http.requests import HTTPConnection, Request
+from framework.http.responses import Response
 
 __all__ = ["Dependant", "compile_dependant", "signature_hints"]
 
@@ -52,118 +63,7 @@ _TRUSTED_PATH_TYPES: dict[str, tuple[Any, ...]] = {
 }
 
 
-def signature_hints(call: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
-    """The signature of ``call`` and its resolved type hints (``Annotated`` extras kept).
-
-    Hints written as strings (``from __future__ import annotations``) are resolved against the
-    function's module; a hint that cannot be resolved is left as written.
-    """
-    signature = inspect.signature(call)
-    target = call if inspect.isfunction(call) or inspect.ismethod(call) else type(call).__call__
-    if inspect.isclass(call):
-        target = call.__init__
-    try:
-        hints = typing.get_type_hints(target, include_extras=True)
-    except Exception:
-        hints = _hints_one_by_one(target)
-    if sys.version_info < (3, 11):
-        hints = {name: _unwrap_implicit_optional(hint) for name, hint in hints.items()}
-    return signature, hints
-
-
-def _unwrap_implicit_optional(hint: Any) -> Any:
-    """Python 3.10's ``get_type_hints`` wraps ``Annotated[X, Query()] = None`` in
-    ``Optional[...]``, hiding the marker; 3.11 no longer does. Undo it."""
-    if typing.get_origin(hint) is typing.Union:
-        args = typing.get_args(hint)
-        if len(args) == 2 and type(None) in args:
-            inner = args[0] if args[1] is type(None) else args[1]
-            if typing.get_origin(inner) is Annotated:
-                return inner
-    return hint
-
-
-def _hints_one_by_one(target: Any) -> dict[str, Any]:
-    """Resolve each annotation on its own, so one unresolvable name (a ``TYPE_CHECKING`` import)
-    does not leave the others, ``Request`` among them, unresolved."""
-    namespace = getattr(inspect.unwrap(target), "__globals__", {})
-    hints: dict[str, Any] = {}
-    for name, annotation in getattr(target, "__annotations__", {}).items():
-        holder = types.SimpleNamespace(__annotations__={name: annotation})
-        try:
-            hints.update(typing.get_type_hints(holder, namespace, include_extras=True))
-        except Exception:
-            hints[name] = annotation
-    return hints
-
-
 # -- type tests ------------------------------------------------------------------------------------
-
-
-def _strip_optional(annotation: Any) -> Any:
-    origin = typing.get_origin(annotation)
-    if origin is Union or origin is types.UnionType:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return _strip_optional(args[0])
-    if origin is Annotated:
-        return _strip_optional(typing.get_args(annotation)[0])
-    return annotation
-
-
-def is_class(obj: Any) -> typing.TypeGuard[type[Any]]:
-    """Whether ``obj`` is a real class: ``list[int]`` passes ``inspect.isclass`` on Python 3.10
-    but cannot be given to ``issubclass``."""
-    return isinstance(obj, type) and not isinstance(obj, types.GenericAlias)
-
-
-def _is_class(annotation: Any, base: type) -> bool:
-    return is_class(annotation) and issubclass(annotation, base)
-
-
-def is_sequence(annotation: Any) -> bool:
-    """``list[int]``, ``tuple[str, ...]``, ``set[str] | None``: several values of one name."""
-    inner = _strip_optional(annotation)
-    origin = typing.get_origin(inner) or inner
-    return (
-        is_class(origin)
-        and issubclass(origin, _SEQUENCE_ORIGINS)
-        and not issubclass(origin, (str, bytes, bytearray, memoryview))
-    )
-
-
-def _is_complex(annotation: Any) -> bool:
-    """A type read from a body rather than a query string: models, dataclasses, mappings."""
-    inner = _strip_optional(annotation)
-    origin = typing.get_origin(inner)
-    if origin is Union or origin is types.UnionType:
-        return any(_is_complex(arg) for arg in typing.get_args(inner))
-    target = origin or inner
-    return (
-        _is_class(target, BaseModel)
-        or dataclasses.is_dataclass(target)
-        or _is_class(target, Mapping)
-        or target is dict
-    )
-
-
-def is_scalar_or_scalar_sequence(annotation: Any) -> bool:
-    """What a query string, a header or a cookie can carry: scalars, or sequences of them."""
-    if is_sequence(annotation):
-        args = typing.get_args(_strip_optional(annotation))
-        if not args or args[0] is Any:
-            return False  # a bare ``list`` (or ``list[Any]``) is a JSON body, as ``dict`` is
-        return not any(_is_complex(arg) or is_sequence(arg) for arg in args if arg is not Ellipsis)
-    return not _is_complex(annotation)
-
-
-def is_upload(annotation: Any) -> bool:
-    """``UploadFile`` or a sequence of them (optional or not)."""
-    inner = _strip_optional(annotation)
-    if is_sequence(inner):
-        args = typing.get_args(inner)
-        return bool(args) and _is_class(_strip_optional(args[0]), UploadFile)
-    return _is_class(inner, UploadFile)
 
 
 # -- compiled pieces ------------------------------------------------------------------------------
@@ -187,118 +87,6 @@ class FieldSpec:
 
 
 _T = typing.TypeVar("_T")
-
-
-def _cached(
-    cache: dict[Any, Any],
-    key: Any,
-    build: Callable[[], _T],
-    keep: Callable[[_T], bool] | None = None,
-) -> _T:
-    """``cache[key]``, built by ``build`` the first time (and stored if ``keep`` allows). What
-    adding routes builds is shared this way: routes declaring the same parameters, bodies or
-    response models get the same validators. An unhashable key is never stored."""
-    try:
-        found: _T | None = cache.get(key)
-    except TypeError:
-        return build()
-    if found is None:
-        found = build()
-        if found is not None and (keep is None or keep(found)):
-            cache[key] = found
-    return found
-
-
-def _specs_key(specs: Sequence[FieldSpec]) -> tuple[tuple[Any, str], ...]:
-    # FieldInfo's repr lists everything that differs from the defaults (alias, constraints,
-    # validators by identity); the annotation object itself tells types apart.
-    return tuple((spec.annotation, repr(spec.field)) for spec in specs)
-
-
-_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
-
-
-def shared_adapter(annotation: Any) -> TypeAdapter[Any]:
-    """A TypeAdapter for ``annotation``, shared by every route that declares the same type (the
-    same body model, the same response model): building one is the slow part of adding a route.
-    Adapters whose types are not complete yet (forward references) are not shared."""
-    key: Any = annotation
-    if typing.get_origin(annotation) is Annotated:
-        # FieldInfo compares by identity: key on its repr, and on the type object itself so
-        # that two classes of the same name stay apart.
-        key = (typing.get_args(annotation)[0], repr(annotation))
-    return _cached(
-        _ADAPTERS,
-        key,
-        lambda: TypeAdapter(annotation),
-        keep=lambda adapter: getattr(adapter, "pydantic_complete", True),
-    )
-
-
-_VALIDATORS: dict[Any, SchemaValidator | None] = {}
-
-
-def _location_validator(specs: Sequence[FieldSpec]) -> SchemaValidator | None:
-    """One validator for a location's plain parameters, composed from each parameter's own
-    schema (shared between routes) instead of a model class: far cheaper to build, and it
-    returns a dict of ``f0, f1, ...``. None when a parameter needs what only a model gives
-    (alias choices, a discriminator, types pydantic builds with definitions)."""
-    return _cached(_VALIDATORS, _specs_key(specs), lambda: _compose_validator(specs))
-
-
-def _compose_validator(specs: Sequence[FieldSpec]) -> SchemaValidator | None:
-    fields: dict[str, Any] = {}
-    for index, spec in enumerate(specs):
-        field = spec.field
-        alias = field.validation_alias or field.alias or spec.alias
-        if not isinstance(alias, str) or field.discriminator is not None:
-            return None
-        annotation: Any = spec.annotation
-        if field.metadata:
-            arguments = (annotation, *field.metadata)
-            annotation = typing.cast(Any, Annotated)[arguments]
-        try:
-            adapter = shared_adapter(annotation)
-        except Exception:
-            return None
-        schema: Any = adapter.core_schema
-        if schema.get("type") == "definitions" or not getattr(adapter, "pydantic_complete", True):
-            return None
-        required = field.is_required()
-        if not required:
-            if field.default_factory is not None:
-                schema = core_schema.with_default_schema(
-                    schema,
-                    default_factory=typing.cast(Any, field.default_factory),
-                    validate_default=bool(field.validate_default),
-                )
-            else:
-                schema = core_schema.with_default_schema(
-                    schema, default=field.default, validate_default=bool(field.validate_default)
-                )
-        fields[f"f{index}"] = core_schema.typed_dict_field(
-            schema, required=required, validation_alias=alias
-        )
-    return SchemaValidator(
-        core_schema.typed_dict_schema(fields, extra_behavior="ignore", total=True)
-    )
-
-
-_MODELS: dict[Any, type[BaseModel]] = {}
-"""Location and body models by what they validate (see :func:`_cached`)."""
-
-
-def _model_for(name: str, specs: Sequence[FieldSpec]) -> type[BaseModel]:
-    # Fields get neutral names (f0, f1, ...) so that a parameter called "json" or "copy" cannot
-    # shadow a BaseModel attribute; the alias is the wire name, which is what errors report.
-    fields: dict[str, Any] = {
-        f"f{index}": (spec.annotation, spec.field) for index, spec in enumerate(specs)
-    }
-
-    def build() -> type[BaseModel]:
-        return create_model(name, __config__=_CONFIG, **fields)
-
-    return _cached(_MODELS, (name, _specs_key(specs)), build)
 
 
 @dataclasses.dataclass(eq=False)
@@ -370,7 +158,7 @@ class BodySpec:
 
     def __post_init__(self) -> None:
         if self.embed or self.form:
-            self.model: type[BaseModel] | None = _model_for("Body", self.specs)
+            self.model: type[BaseModel] | None = model_for("Body", self.specs)
             self.adapter: TypeAdapter[Any] | None = None
         else:
             spec = self.specs[0]
@@ -393,50 +181,8 @@ class BodySpec:
             else:
                 assert self.adapter is not None
                 schema = self.adapter.core_schema
-            self._fail_fast = SchemaValidator(typing.cast(Any, _fail_fast_schema(schema)))
+            self._fail_fast = SchemaValidator(typing.cast(Any, fail_fast_schema(schema)))
         return self._fail_fast
-
-
-_CONTAINER_SCHEMAS = frozenset({"list", "tuple", "set", "frozenset", "dict"})
-
-
-def _fail_fast_schema(schema: Any) -> Any:
-    """A copy of a pydantic-core schema with ``fail_fast`` set on every container."""
-    if isinstance(schema, dict):
-        copied = {
-            key: value if key == "metadata" else _fail_fast_schema(value)
-            for key, value in _without_classes(schema).items()
-        }
-        if copied.get("type") in _CONTAINER_SCHEMAS:
-            copied["fail_fast"] = True
-        return copied
-    if isinstance(schema, list):
-        return [_fail_fast_schema(item) for item in schema]
-    return schema
-
-
-def _without_classes(schema: dict[str, Any]) -> dict[str, Any]:
-    """pydantic-core reuses the validator a model, dataclass or typed dict already has when a
-    schema names its class, which would ignore any change below it: validate their fields
-    instead (without the validators that expect an instance of the class)."""
-    ref = schema.get("ref")
-    kind = schema.get("type")
-    inner: Any = schema.get("schema")
-    wrapped = isinstance(inner, dict) and inner.get("type") in ("model", "dataclass")
-    if kind in ("function-after", "function-wrap") and wrapped:
-        schema, kind, inner = inner, inner["type"], inner.get("schema")
-    if kind in ("model", "dataclass") and isinstance(inner, dict):
-        fields = dict(inner)
-        extra = (schema.get("config") or {}).get("extra_fields_behavior")
-        if extra is not None and fields.get("type") in ("model-fields", "dataclass-args"):
-            fields.setdefault("extra_behavior", extra)
-        ref = ref or schema.get("ref")
-        schema = fields
-    elif kind == "typed-dict":
-        schema = {key: value for key, value in schema.items() if key != "cls"}
-    if ref is not None:
-        schema = {**schema, "ref": ref}
-    return schema
 
 
 @dataclasses.dataclass(eq=False)
@@ -664,18 +410,18 @@ def _inject(
     dependant: Dependant, name: str, base: Any, connection: type[HTTPConnection], qualname: str
 ) -> bool:
     """Parameters the framework fills itself; True if ``name`` is one of them."""
-    if _is_class(base, HTTPConnection):
+    if is_subclass(base, HTTPConnection):
         if not issubclass(connection, base):
             raise TypeError(
                 f"Parameter {name!r} of {qualname} wants a {base.__name__}, but this route "
                 f"provides a {connection.__name__}"
             )
         dependant.connection_param = name
-    elif _is_class(base, Response):
+    elif is_subclass(base, Response):
         dependant.response_param = name
-    elif _is_class(base, BackgroundTasks):
+    elif is_subclass(base, BackgroundTasks):
         dependant.background_param = name
-    elif _is_class(base, SecurityScopes):
+    elif is_subclass(base, SecurityScopes):
         dependant.scopes_param = name
     else:
         return False
@@ -730,10 +476,10 @@ def _classify(
     spec = _spec(name, base, rest, marker, default)
     if isinstance(marker, Body):
         collected.body.append(spec)
-    elif not is_scalar_or_scalar_sequence(base) and _is_class(_strip_optional(base), BaseModel):
+    elif not is_scalar_or_scalar_sequence(base) and is_subclass(strip_optional(base), BaseModel):
         if default is PydanticUndefined:
             default = marker.default
-        model = _strip_optional(base)
+        model = strip_optional(base)
         optional = model is not base  # ``Model | None``: the default when none of it is sent
         group = _model_group(marker.location, name, model, marker)
         group.default = default if optional else PydanticUndefined
@@ -780,11 +526,11 @@ def _build_groups(
     collected.by_location["path"] = [spec for spec in path_specs if spec not in trusted]
     for location, specs in collected.by_location.items():
         if specs:
-            validator = _location_validator(specs)
+            validator = location_validator(specs)
             if validator is not None:
                 dependant.groups.append(LocationGroup(location, specs, None, validator=validator))
             else:
-                model = _model_for(f"{location.title()}Parameters", specs)
+                model = model_for(f"{location.title()}Parameters", specs)
                 dependant.groups.append(LocationGroup(location, specs, model))
     dependant.groups.extend(collected.model_groups)
     if collected.body:

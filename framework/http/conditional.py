@@ -1,5 +1,5 @@
 """Conditional and range requests for files (RFC 9110 sections 13 and 14), shared by
-:class:`~framework.responses.FileResponse` and :class:`~framework.staticfiles.StaticFiles`.
+:class:`~framework.http.responses.FileResponse` and :class:`~framework.staticfiles.StaticFiles`.
 
 Pure functions over header values: no I/O, so they are easy to test on their own.
 """

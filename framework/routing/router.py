@@ -1,7 +1,7 @@
 """The router: from a request path to the route that answers it.
 
-Adding a route compiles its path template (:mod:`framework.paths`) and its endpoint's plan
-(:mod:`framework.dependencies`, in :mod:`framework.routes`). A request does one index lookup and
+Adding a route compiles its path template (:mod:`framework.routing.paths`) and its endpoint's plan
+(:mod:`framework.handlers.compile`, in :mod:`framework.routing.route`). A request does one index lookup and
 hands the scope to the route.
 """
 
@@ -12,16 +12,16 @@ from typing import Any, TypeVar
 
 from typing_extensions import Unpack
 
-from framework.datastructures import URL, URLPath
 from framework.exception_handlers import answer_with_handler
 from framework.exceptions import HTTPException
-from framework.formparsers import FormLimits
-from framework.paths import PathIndex
-from framework.responses import JSONResponse, RedirectResponse, Response
-from framework.routes import (
+from framework.http.datastructures import URL, URLPath
+from framework.http.forms import FormLimits
+from framework.http.responses import JSONResponse, RedirectResponse, Response
+from framework.routing.mount import Mount
+from framework.routing.paths import PathIndex
+from framework.routing.route import (
     UNSET,
     BaseRoute,
-    Mount,
     NoMatchFound,
     Route,
     RouteOptions,

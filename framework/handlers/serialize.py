@@ -1,0 +1,277 @@
+"""Turning what a handler returns into JSON bytes, with pydantic-core.
+
+:class:`ResponseSerializer` is built once per route from its ``response_model`` (or return
+annotation): a value is validated against the model (read from attributes, so another model, a
+dataclass or an ORM object with the same fields works) and serialised by the model's schema, so
+fields the model does not declare (a password) never leave. A value that does not fit is a
+:class:`~framework.exceptions.ResponseValidationError`, a server error, never a silent send.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, PydanticSchemaGenerationError, PydanticUserError, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import to_json as _core_to_json
+
+from framework.encoders import IncEx
+from framework.exceptions import ResponseValidationError
+from framework.handlers.annotations import is_class
+from framework.handlers.validators import shared_adapter
+from framework.http.responses import Response
+
+__all__ = ["ResponseSerializer", "to_json"]
+
+
+to_json = functools.partial(_core_to_json, inf_nan_mode="null")
+"""pydantic-core's JSON encoder writing NaN and infinities as ``null``, as pydantic models do
+(JSON has no spelling for them; ``Infinity`` would make the answer unreadable to clients)."""
+
+
+# Annotations whose validation is only a type check of the container.
+_UNCONSTRAINED: dict[Any, type] = {
+    dict: dict,
+    dict[str, Any]: dict,
+    typing.Dict[str, Any]: dict,  # noqa: UP006
+    list: list,
+    list[Any]: list,
+    typing.List[Any]: list,  # noqa: UP006
+}
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _no_model(annotation: Any) -> bool:
+    return annotation in (inspect.Signature.empty, Any, None, type(None)) or (
+        is_class(annotation) and issubclass(annotation, Response)
+    )
+
+
+def _unresolved_annotation(annotation: str | None) -> RuntimeError:
+    return RuntimeError(
+        f"The response model {annotation} names a type that is not defined: define it at module "
+        "level (a class inside a function cannot be found from a string annotation) or pass "
+        "response_model="
+    )
+
+
+class ResponseSerializer:
+    """Validates and serialises a route's return values (built once per route).
+
+    Options as FastAPI's ``response_model_*``: ``include``, ``exclude``, ``by_alias`` (True),
+    ``exclude_unset``, ``exclude_defaults``, ``exclude_none``.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        include: IncEx = None,
+        exclude: IncEx = None,
+        by_alias: bool = True,
+        exclude_unset: bool = False,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        namespace: Mapping[str, Any] | None = None,
+    ) -> None:
+        # Where names in a return annotation are looked up (the handler's module): a model
+        # declared further down the module is found once it exists.
+        self.namespace: dict[str, Any] = (
+            namespace if isinstance(namespace, dict) else dict(namespace or {})
+        )  # the module's own dict (not a copy): names defined later show up in it
+        self._unresolved = model if isinstance(model, str) else None
+        if self._unresolved is not None:
+            model = self._evaluate(self._unresolved)
+        self.model = None if _no_model(model) else model
+        self.options: dict[str, Any] = {
+            "include": include,
+            "exclude": exclude,
+            "by_alias": by_alias,
+            "exclude_unset": exclude_unset,
+            "exclude_defaults": exclude_defaults,
+            "exclude_none": exclude_none,
+        }
+        self._adapter: TypeAdapter[Any] | None = None
+        # Passed to pydantic-core's serializer: only what differs from its defaults.
+        self._dump_options: dict[str, Any] = {"by_alias": by_alias, "warnings": False}
+        self._dump_options.update(
+            (key, value)
+            for key, value in self.options.items()
+            if key != "by_alias" and value not in (None, False)
+        )
+        # Values of the model's own class are already valid: serialise without validating.
+        self._trusted_class = (
+            model
+            if is_class(model)
+            and (issubclass(model, BaseModel) or dataclasses.is_dataclass(model))
+            and not (exclude_unset or exclude_defaults)
+            else None
+        )
+        self.serialize: Callable[[Any], bytes] = self._build()
+
+    def _build(self) -> Callable[[Any], bytes]:
+        if self._unresolved is not None:
+            return self._deferred
+        container = _UNCONSTRAINED.get(self.model) if _hashable(self.model) else None
+        if container is not None and not any(
+            self.options[k] for k in ("include", "exclude", "exclude_none")
+        ):
+            # dict[str, Any], list[Any] and the like: the only check is the container's type.
+            return self._container_checker(container)
+        if self.model is None:
+            options = self.options
+            if not any(options[k] for k in ("include", "exclude", "exclude_none")):
+                return to_json
+            return self._plain
+        adapter = self._make_adapter()
+        if adapter is None:
+            return self._deferred
+        self._use(adapter)
+        return self._usual() or self._typed
+
+    def _evaluate(self, annotation: str) -> Any:
+        """The object a string annotation names, or None while a name in it is undefined."""
+        try:
+            value = eval(annotation, self.namespace)
+        except Exception:
+            return None
+        self._unresolved = None
+        return value
+
+    def _use(self, adapter: TypeAdapter[Any]) -> None:
+        self._adapter = adapter
+        self._validate = adapter.validator.validate_python
+        self._to_json = adapter.serializer.to_json
+
+    def _make_adapter(self) -> TypeAdapter[Any] | None:
+        try:
+            adapter: TypeAdapter[Any] = shared_adapter(self.model)
+        except (PydanticSchemaGenerationError, PydanticUserError, TypeError, NameError):
+            self.model = None
+            return None
+        # pydantic defers a type whose references are not defined yet (a model declared further
+        # down the module): try again on later calls.
+        rebuild = getattr(adapter, "rebuild", None)
+        if rebuild is not None:
+            try:
+                complete = rebuild(raise_errors=False, _types_namespace=self.namespace or None)
+            except TypeError:  # a pydantic without the namespace argument
+                complete = rebuild(raise_errors=False)
+            if complete is False:
+                return None
+        return adapter
+
+    def _container_checker(self, container: type) -> Callable[[Any], bytes]:
+        def serialize(value: Any) -> bytes:
+            if not isinstance(value, container):
+                raise ResponseValidationError(
+                    [
+                        {
+                            "type": f"{container.__name__}_type",
+                            "loc": ["response"],
+                            "msg": f"Input should be a valid {container.__name__}",
+                            "input": value,
+                        }
+                    ],
+                    body=value,
+                )
+            return to_json(value)
+
+        return serialize
+
+    def _plain(self, value: Any) -> bytes:
+        options = self.options
+        return to_json(
+            value,
+            include=options["include"],
+            exclude=options["exclude"],
+            by_alias=options["by_alias"],
+            exclude_none=options["exclude_none"],
+        )
+
+    def _deferred(self, value: Any) -> bytes:
+        if self._unresolved is not None:
+            self.model = self._evaluate(self._unresolved)
+        if self._unresolved is not None or self.model is None:
+            raise _unresolved_annotation(self._unresolved)
+        adapter = self._make_adapter()
+        if adapter is None:
+            # Sending the value unchecked could leak what the model is there to filter out.
+            raise _unresolved_annotation(repr(self.model))
+        self._use(adapter)
+        self.serialize = self._usual() or self._typed
+        return self.serialize(value)
+
+    def _usual(self) -> Callable[[Any], bytes] | None:
+        """:meth:`_typed` for the usual options (none but ``by_alias``) as a closure: the same
+        steps without attribute lookups or a keyword dict per call. None for other options."""
+        if set(self._dump_options) != {"by_alias", "warnings"}:
+            return None
+        validate, to_json, trusted = self._validate, self._to_json, self._trusted_class
+        by_alias: bool = self._dump_options["by_alias"]
+        report = self.validate
+
+        def serialize(value: Any) -> bytes:
+            if trusted is None or not isinstance(value, trusted):
+                try:
+                    value = validate(value, from_attributes=True)
+                except PydanticValidationError:
+                    report(value)  # raises ResponseValidationError
+                    raise
+            serialized: bytes = to_json(value, by_alias=by_alias, warnings=False)
+            return serialized
+
+        return serialize
+
+    def _typed(self, value: Any) -> bytes:
+        trusted = self._trusted_class
+        if trusted is None or not isinstance(value, trusted):
+            options = self.options
+            if options["exclude_unset"] or options["exclude_defaults"]:
+                value = self.validate(value)
+            else:
+                try:  # validate's work, without its call in the common case
+                    value = self._validate(value, from_attributes=True)
+                except PydanticValidationError:
+                    value = self.validate(value)  # raises ResponseValidationError
+        # pydantic-core's serializer directly: TypeAdapter's wrapper costs as much again.
+        serialized: bytes = self._to_json(value, **self._dump_options)
+        return serialized
+
+    def validate(self, value: Any) -> Any:
+        """``value`` checked against the model; ResponseValidationError if it does not fit."""
+        options = self.options
+        if isinstance(value, BaseModel) and (
+            options["exclude_unset"] or options["exclude_defaults"]
+        ):
+            # Keep "unset" meaningful across models: only what was set is carried over.
+            value = value.model_dump(
+                by_alias=True,
+                exclude_unset=options["exclude_unset"],
+                exclude_defaults=options["exclude_defaults"],
+            )
+        try:
+            return self._validate(value, from_attributes=True)
+        except PydanticValidationError as exc:
+            errors = [
+                {
+                    "type": error["type"],
+                    "loc": ["response", *error["loc"]],
+                    "msg": error["msg"],
+                    "input": error["input"],
+                }
+                for error in exc.errors(include_url=False)
+            ]
+            raise ResponseValidationError(errors, body=value) from None
