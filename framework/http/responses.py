@@ -29,6 +29,7 @@ __all__ = [
     "StreamingResponse",
 ]
 
+
 # Media types usually come from code, but a handler may pass on one a client sent (an echo): the
 # cache is bounded so that clients cannot grow it without end.
 @functools.lru_cache(maxsize=256)
