@@ -17,15 +17,14 @@ from typing_extensions import Unpack
 
 from framework.concurrency import is_async_callable, run_in_threadpool
 from framework.exception_handlers import DEFAULT_HANDLERS, ExceptionHandler
+from framework.handlers.plan import DependencyOverrides
 from framework.http.datastructures import State, URLPath
 from framework.http.forms import FormLimits
 from framework.http.requests import Request
 from framework.http.responses import JSONResponse, Response
 from framework.middleware import Middleware
-from framework.middleware.base import BaseHTTPMiddleware, DispatchFunction
 from framework.middleware.errors import ServerErrorMiddleware
-from framework.openapi.utils import DocumentationRouter
-from framework.routing.router import BaseRoute, RouteDecorators, RouteOptions, Router
+from framework.routing import BaseRoute, RouteDecorators, RouteOptions, Router
 from framework.types import ASGIApp, Receive, Scope, Send
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -140,14 +139,38 @@ class App(RouteDecorators):
             **DEFAULT_HANDLERS,
             **(exception_handlers or {}),
         }
-        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self.dependency_overrides = DependencyOverrides(self.router.apply_overrides)
         self.lifespan_context = _lifespan_with_hooks(
             lifespan, list(on_startup or []), list(on_shutdown or [])
         )
         self.middleware_stack: ASGIApp | None = None
-        #: Webhooks: requests the API sends, described in the document (never served).
-        self.webhooks: Router = DocumentationRouter()
-        self._add_documentation_routes()
+        self._webhooks: Router | None = None
+        self.setup()
+
+    @property
+    def dependency_overrides(self) -> dict[Callable[..., Any], Callable[..., Any]]:
+        """Dependencies replaced, for tests: ``app.dependency_overrides[get_db] = fake_db``.
+
+        A change prepares again the routes that use the dependency (including the routes added
+        later), so a request never looks the overrides up.
+        """
+        return self._overrides
+
+    @dependency_overrides.setter
+    def dependency_overrides(self, overrides: dict[Callable[..., Any], Callable[..., Any]]) -> None:
+        tracked = DependencyOverrides(self.router.apply_overrides)
+        dict.update(tracked, overrides)
+        self._overrides = self.router.dependency_overrides = tracked
+        self.router.apply_overrides()
+
+    @property
+    def webhooks(self) -> Router:
+        """Webhooks: requests the API sends, described in the document (never served)."""
+        if self._webhooks is None:
+            from framework.openapi import DocumentationRouter
+
+            self._webhooks = DocumentationRouter()
+        return self._webhooks
 
     # -- OpenAPI ----------------------------------------------------------------------------------
 
@@ -190,10 +213,10 @@ class App(RouteDecorators):
         self._openapi_body = (schema, root_path, body)
         return body
 
-    def _add_documentation_routes(self) -> None:
+    def setup(self) -> None:
         """Add the routes serving the document and the documentation pages (each builds what it
-        sends on its first request). They are left out of ``app.routes``, which lists the
-        routes you added; ``app.router.routes`` has them."""
+        sends on its first request); override to serve your own. They are left out of
+        ``app.routes``, which lists the routes you added; ``app.router.routes`` has them."""
         before = len(self.router.routes)
         self._register_documentation_routes()
         self._documentation_routes = self.router.routes[before:]
@@ -336,10 +359,10 @@ class App(RouteDecorators):
         """
         if middleware_type != "http":
             raise ValueError('Only @app.middleware("http") is supported')
+        from framework.middleware.base import BaseHTTPMiddleware
 
         def decorator(func: _F) -> _F:
-            dispatch: DispatchFunction = func
-            self.add_middleware(BaseHTTPMiddleware, dispatch=dispatch)
+            self.add_middleware(BaseHTTPMiddleware, dispatch=func)
             return func
 
         return decorator

@@ -96,15 +96,9 @@ def lookup_handler(
     return None
 
 
-_is_async: dict[Any, bool] = {}
-
-
 async def call_handler(handler: ExceptionHandler, connection: HTTPConnection, exc: Any) -> Any:
     """Call a sync or async exception handler and return what it returns."""
-    is_async = _is_async.get(handler)
-    if is_async is None:
-        is_async = _is_async[handler] = is_async_callable(handler)
-    if is_async:
+    if is_async_callable(handler):
         return await handler(connection, exc)
     return await run_in_threadpool(handler, connection, exc)
 

@@ -1,22 +1,25 @@
-"""The compile step: a handler's signature becomes a plan, once, when its route is added.
+r"""The compile step: a handler's signature becomes a plan, once, when its route is added.
 
 Every parameter is classified (path, query, header, cookie, body, a dependency, or something the
-framework injects such as the ``Request``), and each location's parameters get one pydantic model
-that validates them together. Dependencies are compiled the same way, to any depth. A request then
-runs the plan (:mod:`framework.handlers.run`); nothing here runs per request.
+framework injects such as the ``Request``), and each location's parameters get one validator
+that checks them together. Dependencies are compiled the same way, to any depth: the result is a
+tree of :class:`Dependant`\ s, which :mod:`framework.handlers.plan` flattens and
+:mod:`framework.handlers.run` turns into the route's prepared request function. Nothing here
+runs per request.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import typing
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined, SchemaValidator
 
@@ -42,6 +45,7 @@ from framework.handlers.params import (
     SecurityScopes,
 )
 from framework.handlers.validators import (
+    Validate,
     fail_fast_schema,
     location_validator,
     model_for,
@@ -50,10 +54,16 @@ from framework.handlers.validators import (
 from framework.http.requests import HTTPConnection, Request
 from framework.http.responses import Response
 
-__all__ = ["Dependant", "compile_dependant", "signature_hints"]
+__all__ = [
+    "BodySpec",
+    "Dependant",
+    "FieldSpec",
+    "LocationGroup",
+    "compile_dependant",
+    "compile_override",
+    "embed_shared_body",
+]
 
-_CONFIG = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
-_SEQUENCE_ORIGINS = (list, set, frozenset, tuple, Sequence, typing.Sequence)
 _TRUSTED_PATH_TYPES: dict[str, tuple[Any, ...]] = {
     "str": (str,),
     "path": (str,),
@@ -61,9 +71,6 @@ _TRUSTED_PATH_TYPES: dict[str, tuple[Any, ...]] = {
     "float": (float,),
     "uuid": (uuid.UUID,),
 }
-
-
-# -- type tests ------------------------------------------------------------------------------------
 
 
 # -- compiled pieces ------------------------------------------------------------------------------
@@ -86,60 +93,23 @@ class FieldSpec:
         return self.field.is_required()
 
 
-_T = typing.TypeVar("_T")
-
-
 @dataclasses.dataclass(eq=False)
 class LocationGroup:
-    """The parameters of one callable from one location (path, query, header or cookie),
-    validated by one pydantic model. ``model_param`` is set for ``Annotated[Model, Query()]``:
-    the model's own fields are read and the validated model is passed whole."""
+    """The parameters of one callable from one location (path, query, header or cookie) and
+    the one validator that checks them together (:mod:`framework.handlers.validators`): it takes
+    the raw values by wire name and returns them as ``f0, f1, ...``. ``model_param`` is set for
+    ``Annotated[Model, Query()]``: the model's fields are read and the validated model is passed
+    whole."""
 
     location: str
     specs: list[FieldSpec]
-    model: type[BaseModel] | None  # None for plain parameters: ``validator`` is given instead
+    validate: Validate
+    model: type[BaseModel] | None = None  # the class behind ``validate``, when there is one
     model_param: str | None = None
     # For a model group: wire name -> the key the model validates (its field's alias or name).
-    # Other values of the location are passed too, so that the model's ``extra`` setting applies.
     model_keys: dict[str, str] = dataclasses.field(default_factory=dict)
     # For an optional model group (``Model | None = None``): its value when none of it is sent.
     default: Any = PydanticUndefined
-    validator: Any = None
-
-    def __post_init__(self) -> None:
-        if self.validator is None:
-            assert self.model is not None
-            self.validator = self.model.__pydantic_validator__
-        # model key -> wire name where they differ (errors report the header name)
-        self.wire_names = {key: wire for wire, key in self.model_keys.items() if key != wire}
-        # alias -> whether several values are collected (list[...])
-        self.wanted = {spec.alias: spec.sequence for spec in self.specs}
-        # raw header name (bytes, lower-case) -> alias, to pick headers without decoding others
-        self.header_names = {spec.alias.encode("latin-1"): spec.alias for spec in self.specs}
-        self.names = tuple((spec.name, f"f{index}") for index, spec in enumerate(self.specs))
-        # When every parameter is text with no constraint (``str``, ``str | None``, ``Any``) and
-        # a plain default: (name, alias, default) each, the raw text being the valid value.
-        self.text: tuple[tuple[str, str, Any], ...] | None = None
-        text_location = self.location in ("query", "header", "cookie")
-        if text_location and self.model_param is None and all(map(_plain_text, self.specs)):
-            self.text = tuple((spec.name, spec.alias, spec.field.default) for spec in self.specs)
-
-
-_TEXT_TYPES: tuple[Any, ...] = (str, Any, str | None)
-
-
-def _plain_text(spec: FieldSpec) -> bool:
-    """A parameter whose validation of a text value can only be "it is there": one value, typed
-    ``str`` (optional or not) or ``Any``, without constraints or a default factory."""
-    field = spec.field
-    default = field.default
-    return (
-        not spec.sequence
-        and spec.annotation in _TEXT_TYPES
-        and not field.metadata
-        and field.default_factory is None
-        and (default is PydanticUndefined or default is None or type(default) is str)
-    )
 
 
 @dataclasses.dataclass(eq=False)
@@ -157,32 +127,28 @@ class BodySpec:
     media_type: str
 
     def __post_init__(self) -> None:
+        self.model: type[BaseModel] | None = None
+        self.adapter: TypeAdapter[Any] | None = None
         if self.embed or self.form:
-            self.model: type[BaseModel] | None = model_for("Body", self.specs)
-            self.adapter: TypeAdapter[Any] | None = None
+            self.model = model_for("Body", self.specs)
+            self.validator: Any = self.model.__pydantic_validator__
         else:
             spec = self.specs[0]
-            self.model = None
             # The whole body is this one value: no key, so no alias.
             field = spec.marker.field_info(None, spec.field.default)
             self.adapter = shared_adapter(_annotated(spec.annotation, field))
-            self.validator: Any = self.adapter.validator
+            self.validator = self.adapter.validator
         self.required = any(spec.required for spec in self.specs)
         self.names = tuple((spec.name, f"f{index}") for index, spec in enumerate(self.specs))
-        self._fail_fast: SchemaValidator | None = None
 
+    @functools.cached_property
     def fail_fast_validator(self) -> SchemaValidator:
         """A validator of the same body that stops every list, tuple, set and dict at its first
-        invalid item. Built the first time a body fails with very many errors (a 10 MiB array
-        of wrong items), where listing them all would take seconds."""
-        if self._fail_fast is None:
-            if self.model is not None:
-                schema = self.model.__pydantic_core_schema__
-            else:
-                assert self.adapter is not None
-                schema = self.adapter.core_schema
-            self._fail_fast = SchemaValidator(typing.cast(Any, fail_fast_schema(schema)))
-        return self._fail_fast
+        invalid item: for a body that fails with very many errors (a 10 MiB array of wrong
+        items), where listing them all would take seconds."""
+        model, adapter = self.model, self.adapter
+        schema = model.__pydantic_core_schema__ if model is not None else adapter.core_schema  # type: ignore[union-attr]
+        return SchemaValidator(typing.cast(Any, fail_fast_schema(schema)))
 
 
 @dataclasses.dataclass(eq=False)
@@ -211,55 +177,20 @@ class Dependant:
     def __post_init__(self) -> None:
         call = self.call
         self.is_async = is_async_callable(call)
-        unwrapped = call if inspect.isfunction(call) else getattr(call, "__call__", call)  # noqa: B004
-        self.is_generator = inspect.isgeneratorfunction(unwrapped) or inspect.isgeneratorfunction(
-            call
-        )
-        self.is_async_generator = inspect.isasyncgenfunction(
-            unwrapped
-        ) or inspect.isasyncgenfunction(call)
+        function = call if inspect.isfunction(call) else getattr(call, "__call__", call)  # noqa: B004
+        #: A ``yield`` dependency, as a context manager factory (async or sync), else None.
         self.context_manager: Callable[..., Any] | None = None
-        if self.is_async_generator:
+        if inspect.isasyncgenfunction(function) or inspect.isasyncgenfunction(call):
             self.context_manager = contextlib.asynccontextmanager(call)
-        elif self.is_generator:
+            self.is_async = True
+        elif inspect.isgeneratorfunction(function) or inspect.isgeneratorfunction(call):
             self.context_manager = contextlib.contextmanager(call)
-        # Compiled stand-ins for this dependency, by replacement (app.dependency_overrides).
-        self.overrides: dict[Any, Dependant] = {}
-        self.injects = False  # set by seal()
-
-    def seal(self) -> None:
-        """Precompute what a request checks, once the parameters are classified."""
-        self.injects = (
-            self.connection_param is not None
-            or self.response_param is not None
-            or self.background_param is not None
-            or self.scopes_param is not None
-        )
-
-    @property
-    def flat(self) -> bool:
-        """Only path, query, header and cookie values (and perhaps the connection): no
-        dependencies, no body, no other injected object."""
-        return not (self.body or self.dependencies) and (
-            self.response_param is None
-            and self.background_param is None
-            and self.scopes_param is None
-        )
 
     def walk(self) -> typing.Iterator[Dependant]:
         """This dependant and every dependency below it."""
         yield self
         for dependency in self.dependencies:
             yield from dependency.walk()
-
-    @property
-    def has_generators(self) -> bool:
-        """Whether a ``yield`` dependency needs an exit stack for this request."""
-        return any(d.is_generator or d.is_async_generator for d in self.walk())
-
-    @property
-    def needs_body(self) -> bool:
-        return any(d.body is not None for d in self.walk())
 
 
 # -- classification -------------------------------------------------------------------------------
@@ -402,7 +333,6 @@ def compile_dependant(
         else:
             _classify(collected, param_name, base, rest, marker, default, path_names, qualname)
     _build_groups(dependant, collected, path_convertors or {}, qualname)
-    dependant.seal()
     return dependant
 
 
@@ -439,8 +369,10 @@ def _sub_dependant(
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def compile_override(original: Dependant, replacement: Callable[..., Any]) -> Dependant:
-    """The dependant for ``replacement`` standing in for ``original`` (dependency_overrides)."""
+    """The dependant for ``replacement`` standing in for ``original`` (dependency_overrides),
+    compiled once per pair while the overrides are in use."""
     return compile_dependant(
         replacement,
         name=original.name,
@@ -504,7 +436,8 @@ def _model_group(location: str, name: str, model: type[BaseModel], marker: Param
                 field_name, alias, info.annotation, info, marker, is_sequence(info.annotation)
             )
         )
-    return LocationGroup(location, specs, model, model_param=name, model_keys=keys)
+    validate = model.__pydantic_validator__.validate_python
+    return LocationGroup(location, specs, validate, model, model_param=name, model_keys=keys)
 
 
 def _trusted(spec: FieldSpec, convertors: Mapping[str, str]) -> bool:
@@ -526,12 +459,13 @@ def _build_groups(
     collected.by_location["path"] = [spec for spec in path_specs if spec not in trusted]
     for location, specs in collected.by_location.items():
         if specs:
-            validator = location_validator(specs)
-            if validator is not None:
-                dependant.groups.append(LocationGroup(location, specs, None, validator=validator))
+            validate = location_validator(specs)
+            if validate is not None:
+                dependant.groups.append(LocationGroup(location, specs, validate))
             else:
                 model = model_for(f"{location.title()}Parameters", specs)
-                dependant.groups.append(LocationGroup(location, specs, model))
+                validate = model.__pydantic_validator__.validate_python
+                dependant.groups.append(LocationGroup(location, specs, validate, model))
     dependant.groups.extend(collected.model_groups)
     if collected.body:
         specs = collected.body

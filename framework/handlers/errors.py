@@ -15,7 +15,13 @@ from pydantic import ValidationError
 if TYPE_CHECKING:
     from framework.handlers.compile import BodySpec
 
-__all__ = ["MAX_BODY_ERRORS", "json_invalid_error", "missing_error", "validation_errors"]
+__all__ = [
+    "MAX_BODY_ERRORS",
+    "body_errors",
+    "json_invalid_error",
+    "missing_error",
+    "validation_errors",
+]
 
 
 def validation_errors(
@@ -53,11 +59,13 @@ MAX_BODY_ERRORS = 1000
 listing millions (a 10 MiB array of wrong items) would take seconds and gigabytes."""
 
 
-def first_errors(
+def body_errors(
     spec: BodySpec, body: bytes, is_json: bool, exc: ValidationError
 ) -> list[dict[str, Any]]:
+    """The errors of a body with more than :data:`MAX_BODY_ERRORS`: the first of each container
+    (validated again, stopping at each container's first bad item), or one ``too_many_errors``."""
     try:
-        validator = spec.fail_fast_validator()
+        validator = spec.fail_fast_validator
         if is_json:
             validator.validate_json(body)
         else:
@@ -73,6 +81,7 @@ def first_errors(
 
 
 def missing_error(loc: list[str | int]) -> dict[str, Any]:
+    """A required value that was not sent, as pydantic reports it (without an input)."""
     return {"type": "missing", "loc": loc, "msg": "Field required", "input": None}
 
 

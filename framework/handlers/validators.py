@@ -6,78 +6,85 @@ parameters or models can use the same one: each builder here is cached by what i
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
-from pydantic_core import SchemaValidator, core_schema
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+from pydantic_core import PydanticUndefined, SchemaValidator, core_schema
 
 if TYPE_CHECKING:
     from framework.handlers.compile import FieldSpec
 
 _CONFIG = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
-_T = typing.TypeVar("_T")
+Validate = Callable[[dict[str, Any]], Any]
+"""A validator: the raw values of a location in, the validated ones (a dict or a model) out."""
 
 
-def _cached(
-    cache: dict[Any, Any],
-    key: Any,
-    build: Callable[[], _T],
-    keep: Callable[[_T], bool] | None = None,
-) -> _T:
-    """``cache[key]``, built by ``build`` the first time (and stored if ``keep`` allows). What
-    adding routes builds is shared this way: routes declaring the same parameters, bodies or
-    response models get the same validators. An unhashable key is never stored."""
-    try:
-        found: _T | None = cache.get(key)
-    except TypeError:
-        return build()
-    if found is None:
-        found = build()
-        if found is not None and (keep is None or keep(found)):
-            cache[key] = found
-    return found
+class _Same:
+    """``value`` compared by ``key`` alone, so that routes declaring the same types share what
+    was built for them (the value itself, a class or FieldInfo, compares by identity)."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, key: Any, value: Any) -> None:
+        self.key = key
+        self.value = value
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and self.key == other.key
 
 
-def _specs_key(specs: Sequence[FieldSpec]) -> tuple[tuple[Any, str], ...]:
+def _same_specs(specs: Sequence[FieldSpec]) -> _Same:
     # FieldInfo's repr lists everything that differs from the defaults (alias, constraints,
     # validators by identity); the annotation object itself tells types apart.
-    return tuple((spec.annotation, repr(spec.field)) for spec in specs)
-
-
-_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+    key = tuple((spec.annotation, repr(spec.field)) for spec in specs)
+    return _Same(key, tuple(specs))
 
 
 def shared_adapter(annotation: Any) -> TypeAdapter[Any]:
     """A TypeAdapter for ``annotation``, shared by every route that declares the same type (the
-    same body model, the same response model): building one is the slow part of adding a route.
-    Adapters whose types are not complete yet (forward references) are not shared."""
+    same body model, the same response model). An adapter whose types are not complete yet
+    (forward references) is not shared: it may still be rebuilt against its own module."""
     key: Any = annotation
     if typing.get_origin(annotation) is Annotated:
         # FieldInfo compares by identity: key on its repr, and on the type object itself so
         # that two classes of the same name stay apart.
         key = (typing.get_args(annotation)[0], repr(annotation))
-    return _cached(
-        _ADAPTERS,
-        key,
-        lambda: TypeAdapter(annotation),
-        keep=lambda adapter: getattr(adapter, "pydantic_complete", True),
-    )
+    try:
+        adapter = _adapter(_Same(key, annotation))
+    except TypeError:  # an unhashable annotation: not shared
+        return TypeAdapter(annotation)
+    if not getattr(adapter, "pydantic_complete", True):
+        return TypeAdapter(annotation)
+    return adapter
 
 
-_VALIDATORS: dict[Any, SchemaValidator | None] = {}
+@functools.lru_cache(maxsize=4096)
+def _adapter(same: _Same) -> TypeAdapter[Any]:
+    return TypeAdapter(same.value)
 
 
-def location_validator(specs: Sequence[FieldSpec]) -> SchemaValidator | None:
-    """One validator for a location's plain parameters, composed from each parameter's own
-    schema (shared between routes) instead of a model class: far cheaper to build, and it
-    returns a dict of ``f0, f1, ...``. None when a parameter needs what only a model gives
-    (alias choices, a discriminator, types pydantic builds with definitions)."""
-    return _cached(_VALIDATORS, _specs_key(specs), lambda: _compose_validator(specs))
+def location_validator(specs: Sequence[FieldSpec]) -> Validate | None:
+    """One validator for a location's plain parameters, returning a dict of ``f0, f1, ...``:
+    a presence check for unconstrained text, else composed from each parameter's own schema
+    (shared between routes; far cheaper to build than a model class). None when a parameter
+    needs what only a model gives (alias choices, a discriminator, recursive types)."""
+    if all(map(_plain_text, specs)):
+        return _text_validator(specs)
+    try:
+        return _composed(_same_specs(specs))
+    except TypeError:  # an unhashable annotation
+        return _composed.__wrapped__(_same_specs(specs))
 
 
-def _compose_validator(specs: Sequence[FieldSpec]) -> SchemaValidator | None:
+@functools.lru_cache(maxsize=4096)
+def _composed(same: _Same) -> Validate | None:
+    specs: tuple[FieldSpec, ...] = same.value
     fields: dict[str, Any] = {}
     for index, spec in enumerate(specs):
         field = spec.field
@@ -97,39 +104,81 @@ def _compose_validator(specs: Sequence[FieldSpec]) -> SchemaValidator | None:
             return None
         required = field.is_required()
         if not required:
+            default: dict[str, Any] = {"default": field.default}
             if field.default_factory is not None:
-                schema = core_schema.with_default_schema(
-                    schema,
-                    default_factory=typing.cast(Any, field.default_factory),
-                    validate_default=bool(field.validate_default),
-                )
-            else:
-                schema = core_schema.with_default_schema(
-                    schema, default=field.default, validate_default=bool(field.validate_default)
-                )
+                default = {"default_factory": field.default_factory}
+            validate_default = bool(field.validate_default)
+            schema = core_schema.with_default_schema(
+                schema, validate_default=validate_default, **default
+            )
         fields[f"f{index}"] = core_schema.typed_dict_field(
             schema, required=required, validation_alias=alias
         )
-    return SchemaValidator(
-        core_schema.typed_dict_schema(fields, extra_behavior="ignore", total=True)
+    schema = core_schema.typed_dict_schema(fields, extra_behavior="ignore", total=True)
+    return SchemaValidator(schema).validate_python
+
+
+_TEXT_TYPES: tuple[Any, ...] = (str, Any, str | None)
+
+
+def _plain_text(spec: FieldSpec) -> bool:
+    """A parameter whose validation of a text value can only be "it is there": one value, typed
+    ``str`` (optional or not) or ``Any``, without constraints or a default factory."""
+    field = spec.field
+    default = field.default
+    return (
+        not spec.sequence
+        and spec.annotation in _TEXT_TYPES
+        and not field.metadata
+        and field.default_factory is None
+        and (default is PydanticUndefined or default is None or type(default) is str)
+        and spec.marker.location != "path"
     )
 
 
-_MODELS: dict[Any, type[BaseModel]] = {}
-"""Location and body models by what they validate (see :func:`_cached`)."""
+def _text_validator(specs: Sequence[FieldSpec]) -> Validate:
+    """A value that is there (or has a default) is valid as it is; a missing one is reported
+    as pydantic reports it."""
+    fields = tuple(
+        (f"f{index}", spec.alias, spec.field.default) for index, spec in enumerate(specs)
+    )
+
+    def validate(raw: dict[str, Any]) -> dict[str, Any]:
+        validated = {}
+        for key, alias, default in fields:
+            value = raw.get(alias, default)
+            if value is PydanticUndefined:
+                missing: Any = [{"type": "missing", "loc": (alias,), "input": raw}]
+                raise ValidationError.from_exception_data("Parameters", missing)
+            validated[key] = value
+        return validated
+
+    return validate
 
 
 def model_for(name: str, specs: Sequence[FieldSpec]) -> type[BaseModel]:
+    """A model class validating ``specs`` (body parameters, or location parameters that need
+    one), shared by routes that declare the same ones."""
+    try:
+        return _model(name, _same_specs(specs))
+    except TypeError:  # an unhashable annotation
+        return _model.__wrapped__(name, _same_specs(specs))
+
+
+@functools.lru_cache(maxsize=4096)
+def _model(name: str, same: _Same) -> type[BaseModel]:
     # Fields get neutral names (f0, f1, ...) so that a parameter called "json" or "copy" cannot
     # shadow a BaseModel attribute; the alias is the wire name, which is what errors report.
     fields: dict[str, Any] = {
-        f"f{index}": (spec.annotation, spec.field) for index, spec in enumerate(specs)
+        f"f{index}": (spec.annotation, spec.field) for index, spec in enumerate(same.value)
     }
+    return create_model(name, __config__=_CONFIG, **fields)
 
-    def build() -> type[BaseModel]:
-        return create_model(name, __config__=_CONFIG, **fields)
 
-    return _cached(_MODELS, (name, _specs_key(specs)), build)
+def clear_caches() -> None:
+    """Forget every shared validator (the start-up benchmark starts each round from nothing)."""
+    for cache in (_adapter, _composed, _model):
+        cache.cache_clear()
 
 
 _CONTAINER_SCHEMAS = frozenset({"list", "tuple", "set", "frozenset", "dict"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Iterator, Mapping
 from http.cookies import _unquote as _unquote_cookie
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from pydantic_core import from_json
@@ -18,10 +18,7 @@ from pydantic_core import from_json
 from framework.exceptions import ClientDisconnect, HTTPException, InvalidJSONBody
 from framework.http.datastructures import URL, Address, Headers, QueryParams, State
 from framework.http.forms import DEFAULT_LIMITS, FormData, FormLimits, parse_form
-from framework.types import Message, Receive, Scope, Send
-
-if TYPE_CHECKING:
-    from framework.routing.router import Router
+from framework.types import UNSET, Message, Receive, Scope, Send
 
 __all__ = ["ClientDisconnect", "HTTPConnection", "Request"]
 
@@ -156,22 +153,25 @@ class HTTPConnection(Mapping[str, Any]):
 
     def url_for(self, name: str, /, **path_params: Any) -> URL:
         """The absolute URL of the route called ``name``, with ``path_params`` filled in."""
-        router: Router | None = self.scope.get("router")
+        router = self.scope.get("router")  # set by the router that routed this connection
         if router is None:
             raise RuntimeError("url_for() needs a request routed by a framework App")
-        return router.url_path_for(name, **path_params).make_absolute_url(self.base_url)
+        url: URL = router.url_path_for(name, **path_params).make_absolute_url(self.base_url)
+        return url
 
 
 class Request(HTTPConnection):
     """An HTTP request: the scope plus the body, read from ``receive`` when asked for.
 
-    ``max_body_size`` bounds the body (413 past it); routes set it from their configuration.
+    ``max_body_size`` bounds the body (413 past it) and ``form_limits`` the forms read with
+    :meth:`form`; routes set both from their configuration.
     """
 
     __slots__ = (
         "_body",
         "_disconnected",
         "_form",
+        "_form_limits",
         "_json",
         "_lock",
         "_max_body_size",
@@ -190,12 +190,14 @@ class Request(HTTPConnection):
         send: Send | None = None,
         *,
         max_body_size: int | None = None,
+        form_limits: FormLimits | None = None,
     ) -> None:
         super().__init__(scope, receive)
         self._send = send if send is not None else _empty_send
         self._max_body_size = max_body_size
+        self._form_limits = form_limits or DEFAULT_LIMITS
         self._body: bytes | None = None
-        self._json: Any = _UNSET
+        self._json: Any = UNSET
         self._form: FormData | None = None
         self._stream_started = False
         self._transport_done = False  # the server delivered the last body message
@@ -323,7 +325,7 @@ class Request(HTTPConnection):
 
     async def json(self) -> Any:
         """The body parsed as JSON. A body that is not JSON raises :class:`InvalidJSONBody` (400)."""
-        if self._json is _UNSET:
+        if self._json is UNSET:
             body = await self.body()
             try:
                 self._json = from_json(body)
@@ -341,15 +343,13 @@ class Request(HTTPConnection):
     ) -> FormData:
         """The body parsed as a urlencoded or multipart form (cached).
 
-        Files become :class:`~framework.http.datastructures.UploadFile` objects spooled to a temporary
-        file past 1 MiB. Another content type gives 415, a malformed or truncated body 400, a
+        Files become :class:`~framework.http.forms.UploadFile` objects spooled to a temporary file
+        past 1 MiB. Another content type gives 415, a malformed or truncated body 400, a
         form past its limits 413. Limits not given here come from the route's ``form_limits``
         (else :data:`~framework.http.forms.DEFAULT_LIMITS`).
         """
         if self._form is None:
-            limits: FormLimits = (
-                getattr(self.scope.get("route"), "form_limits", None) or DEFAULT_LIMITS
-            )
+            limits = self._form_limits
             given = {
                 "max_files": max_files,
                 "max_fields": max_fields,
@@ -367,6 +367,27 @@ class Request(HTTPConnection):
         """Release what the request holds (uploaded files of a parsed form)."""
         if self._form is not None:
             await self._form.close()
+
+    def downstream_receive(self) -> Receive:
+        """A receive channel for the app that runs after this request object was used (a
+        middleware calling the rest of the app): a body read through this object is handed on
+        again, once, as one message (a body streamed through is gone: the app finds it empty
+        rather than waiting for messages the server will not send again); a message
+        :meth:`is_disconnected` read ahead is passed on; then the server's messages follow."""
+        replayed = False
+
+        async def receive() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                if self._body is not None:
+                    return {"type": "http.request", "body": self._body, "more_body": False}
+                if self._stream_started and self._transport_done:
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            message = self._take_slot()
+            return message if message is not None else await self._receive()
+
+        return receive
 
     # -- disconnect -----------------------------------------------------------------------------
 
@@ -386,13 +407,17 @@ class Request(HTTPConnection):
                 self._slot = message  # kept for the body reader
         return self._disconnected
 
-    def _receive_while_streaming(self) -> Receive:
-        """A receive channel for a streaming response's disconnect watcher.
+    def streaming_receive(self) -> Receive:
+        """A receive channel for the disconnect watcher of a response that streams while the
+        handler may still read this request's body (an echo).
 
-        The watcher may run while a handler's generator is still reading the body (an echo), so
-        it reads at most one message ahead, hands body messages to the reader in order, and waits
-        until that message is taken before reading on. Only ``http.disconnect`` reaches it.
+        It reads at most one message ahead, hands body messages to the body reader in order, and
+        waits until that message is taken before reading on: only ``http.disconnect`` reaches
+        the watcher. When the body has not been read yet, a ``Content-Length`` over the limit is
+        refused here (413), while an answer can still be sent.
         """
+        if not self._stream_started:
+            self._check_declared_length()
         if self._lock is None:
             self._lock = anyio.Lock()
         return self._watch_receive
@@ -412,10 +437,3 @@ class Request(HTTPConnection):
                 if message["type"] == "http.request" and not was_done:
                     self._slot = message
         return _DISCONNECT
-
-
-class _Unset:
-    __slots__ = ()
-
-
-_UNSET: Any = _Unset()

@@ -74,24 +74,7 @@ class BaseHTTPMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive, send)
-        replayed = False
-
-        async def downstream_receive() -> Message:
-            # If dispatch read the body, the handler gets it again as one message. A body
-            # dispatch streamed through (stream(), form()) is gone: the handler finds it empty
-            # rather than waiting for messages the server will not send again.
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                if request._body is not None:
-                    return {"type": "http.request", "body": request._body, "more_body": False}
-                if request._stream_started and request._transport_done:
-                    return {"type": "http.request", "body": b"", "more_body": False}
-            # A message is_disconnected() read ahead in dispatch is the handler's.
-            message = request._take_slot()
-            if message is not None:
-                return message
-            return await receive()
+        downstream_receive = request.downstream_receive()
 
         async with anyio.create_task_group() as group:
             outgoing, incoming = anyio.create_memory_object_stream[Message]()

@@ -14,18 +14,11 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 _T = TypeVar("_T")
-
-
-class _NoMatch:
-    __slots__ = ()
-
-
-NO_MATCH: Any = _NoMatch()
 
 
 class Convertor:
@@ -42,9 +35,9 @@ class Convertor:
         self._compiled = re.compile(self.regex)
 
     def match(self, segment: str) -> Any:
-        """The converted value of ``segment``, or ``NO_MATCH``."""
+        """The converted value of ``segment``, or None when it does not match."""
         if self._compiled.fullmatch(segment) is None:
-            return NO_MATCH
+            return None
         return self.convert(segment)
 
     def convert(self, text: str) -> Any:
@@ -66,7 +59,7 @@ class StringConvertor(Convertor):
     regex = "[^/]+"
 
     def match(self, segment: str) -> Any:
-        return segment if segment else NO_MATCH
+        return segment if segment else None
 
 
 class IntegerConvertor(Convertor):
@@ -78,7 +71,7 @@ class IntegerConvertor(Convertor):
     def match(self, segment: str) -> Any:
         if segment.isascii() and segment.isdigit():
             return int(segment)
-        return NO_MATCH
+        return None
 
     def convert(self, text: str) -> Any:
         return int(text)
@@ -159,13 +152,13 @@ class Segment:
         return self.literal is None and self.pattern is None and self.convertors[0].name == "path"
 
     def match(self, text: str) -> Any:
-        """The converted values of ``text`` (a tuple), or ``NO_MATCH``."""
+        """The converted values of ``text`` (a tuple), or None when it does not match."""
         if self.pattern is None:
             value = self.convertors[0].match(text)
-            return NO_MATCH if value is NO_MATCH else (value,)
+            return None if value is None else (value,)
         found = self.pattern.fullmatch(text)
         if found is None:
-            return NO_MATCH
+            return None
         return tuple(c.convert(v) for c, v in zip(self.convertors, found.groups()))
 
     @property
@@ -318,128 +311,48 @@ class PathIndex(Generic[_T]):
         value = self._static.get(path)
         if value is not None:
             return value, {}
-        parts = path.split("/")
-        values: list[Any] = []
-        node, only_way = _descend(self._root, parts, values)
-        if node is None or node.value is None:
-            if only_way:
-                return None
-            # The first choice at some segment led nowhere: search with backtracking.
-            values.clear()
-            node = _find(self._root, parts, 1, values)
-            if node is None:
-                return None
-        assert node.value is not None and node.template is not None
-        names = node.template.param_names
-        if len(names) == 1:
-            return node.value, {names[0]: values[0]}
-        return node.value, dict(zip(names, values))
+        found = _search(self._root, path.split("/"), first=True)
+        return found[0] if found else None
 
-    def find_all(self, path: str) -> Iterator[Match[_T]]:
+    def find_all(self, path: str) -> list[Match[_T]]:
         """Every match for ``path``, best first."""
         value = self._static.get(path)
-        if value is not None:
-            yield value, {}
-        for node, values in _find_all(self._root, path.split("/"), 1, []):
-            assert node.value is not None and node.template is not None
-            yield node.value, dict(zip(node.template.param_names, values))
-
-    def values(self) -> Iterator[_T]:
-        """Every stored value."""
-        yield from self._static.values()
-        stack = [self._root]
-        while stack:
-            node = stack.pop()
-            if node.value is not None:
-                yield node.value
-            stack.extend(node.static.values())
-            stack.extend(child for _, _, child in node.params)
-            stack.extend(child for _, _, child in node.paths)
+        found = _search(self._root, path.split("/"), first=False)
+        return [(value, {}), *found] if value is not None else found
 
 
-def _descend(node: _Node[_T], parts: list[str], values: list[Any]) -> tuple[_Node[_T] | None, bool]:
-    """Follow the first matching edge at each segment, without backtracking.
-
-    This is the path :func:`_find` tries first, so when it ends on a template it is the answer;
-    it only avoids recursion for the usual case. The flag says whether no other edge could have
-    been taken on the way, in which case a miss here is a miss of the full search too.
-    """
-    only_way = True
-    for part in parts[1:]:
-        child = node.static.get(part)
-        if child is not None:
-            if node.params or node.paths:
-                only_way = False
-        else:
-            for _, single, candidate in node.params:
-                if single is None:
-                    return None, False  # a mixed segment: leave it to the full search
-                value = single(part)
-                if value is not NO_MATCH:
-                    values.append(value)
-                    child = candidate
+def _search(root: _Node[_T], parts: list[str], first: bool) -> list[Match[_T]]:
+    """Depth first through the trie, the most specific edge first (a literal, then parameters
+    in the order they were declared, then ``{x:path}`` with the longest tail first, as the regex
+    ``.*`` would take it): every template that matches ``parts``, or only the first one."""
+    found: list[Match[_T]] = []
+    end = len(parts)
+    # (node, index of the next part, converted values so far), popped last in first out: the
+    # candidates of a node are pushed least specific first.
+    pending: list[tuple[_Node[_T], int, tuple[Any, ...]]] = [(root, 1, ())]
+    while pending:
+        node, index, values = pending.pop()
+        if index == end:
+            if node.value is not None and node.template is not None:
+                found.append((node.value, dict(zip(node.template.param_names, values))))
+                if first:
                     break
-            else:
-                return None, only_way and not node.paths
-            if len(node.params) > 1 or node.paths:
-                only_way = False
-        node = child
-    return node, only_way
-
-
-def _find(node: _Node[_T], parts: list[str], i: int, values: list[Any]) -> _Node[_T] | None:
-    """Depth-first, most specific edge first; ``values`` collects converted parameters."""
-    if i == len(parts):
-        return node if node.value is not None else None
-    part = parts[i]
-    child = node.static.get(part)
-    if child is not None:
-        found = _find(child, parts, i + 1, values)
-        if found is not None:
-            return found
-    for segment, single, child in node.params:
-        if single is not None:
-            value = single(part)
-            if value is not NO_MATCH:
-                values.append(value)
-                found = _find(child, parts, i + 1, values)
-                if found is not None:
-                    return found
-                values.pop()
             continue
-        matched = segment.match(part)
-        if matched is not NO_MATCH:
-            values.extend(matched)
-            found = _find(child, parts, i + 1, values)
-            if found is not None:
-                return found
-            del values[len(values) - len(matched) :]
-    for _, _, child in node.paths:
-        # Greedy like the regex ".*": the longest tail that lets the rest match.
-        for end in range(len(parts), i, -1):
-            values.append("/".join(parts[i:end]))
-            found = _find(child, parts, end, values)
-            if found is not None:
-                return found
-            values.pop()
-    return None
-
-
-def _find_all(
-    node: _Node[_T], parts: list[str], i: int, values: list[Any]
-) -> Iterator[tuple[_Node[_T], list[Any]]]:
-    if i == len(parts):
-        if node.value is not None:
-            yield node, list(values)
-        return
-    part = parts[i]
-    child = node.static.get(part)
-    if child is not None:
-        yield from _find_all(child, parts, i + 1, values)
-    for segment, _, child in node.params:
-        matched = segment.match(part)
-        if matched is not NO_MATCH:
-            yield from _find_all(child, parts, i + 1, [*values, *matched])
-    for _, _, child in node.paths:
-        for end in range(len(parts), i, -1):
-            yield from _find_all(child, parts, end, [*values, "/".join(parts[i:end])])
+        part = parts[index]
+        for _, _, child in reversed(node.paths):
+            for stop in range(index + 1, end + 1):
+                pending.append((child, stop, (*values, "/".join(parts[index:stop]))))
+        for segment, single, child in reversed(node.params):
+            matched = segment.match(part) if single is None else single(part)
+            if matched is not None:
+                pending.append(
+                    (
+                        child,
+                        index + 1,
+                        (*values, *matched) if single is None else (*values, matched),
+                    )
+                )
+        literal = node.static.get(part)
+        if literal is not None:
+            pending.append((literal, index + 1, values))
+    return found

@@ -7,7 +7,7 @@ hands the scope to the route.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from typing_extensions import Unpack
@@ -186,6 +186,9 @@ class Router(RouteDecorators):
         self.redirect_slashes = redirect_slashes
         self.form_limits = form_limits
         self.routes: list[BaseRoute] = []
+        #: Replaced dependency -> replacement, for every route added here (an App shares its
+        #: ``dependency_overrides`` with its router; see :meth:`apply_overrides`).
+        self.dependency_overrides: Mapping[Any, Any] = {}
         self._http: PathIndex[_MethodTable] = PathIndex()
         self._websockets: PathIndex[WebSocketRoute] = PathIndex()
         self._mounts: list[Mount] = []
@@ -202,9 +205,13 @@ class Router(RouteDecorators):
 
         A route without a body size limit of its own takes this router's (none if unset).
         """
-        if isinstance(route, Route):
-            if route.max_body_size is UNSET:
+        if isinstance(route, (Route, WebSocketRoute)):
+            if isinstance(route, Route) and route.max_body_size is UNSET:
                 route.max_body_size = None if self.max_body_size is UNSET else self.max_body_size
+                route.prepare(self.dependency_overrides)
+            elif self.dependency_overrides:
+                route.prepare(self.dependency_overrides)
+        if isinstance(route, Route):
             self._http.setdefault(route.template, _MethodTable).add(route)
             if (route.path.endswith("/") and route.path != "/") or "path" in {
                 c.name for c in route.template.convertors.values()
@@ -218,6 +225,16 @@ class Router(RouteDecorators):
         elif isinstance(route, Mount):
             self._mounts.append(route)
         self.routes.append(route)
+
+    def apply_overrides(self, changed: Iterable[Any] | None = None) -> None:
+        """Prepare again the routes whose plans use a dependency in ``changed`` (all of them
+        when None), now that ``dependency_overrides`` replace it or no longer do."""
+        changed = None if changed is None else set(changed)
+        for route in self.routes:
+            if not isinstance(route, (Route, WebSocketRoute)) or not hasattr(route, "plan"):
+                continue
+            if changed is None or not changed.isdisjoint(route.plan.calls):
+                route.prepare(self.dependency_overrides)
 
     def _route_options(self, options: RouteOptions) -> RouteOptions:
         """``options`` merged with this router's: its tags and dependencies first."""
@@ -319,8 +336,7 @@ class Router(RouteDecorators):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "router" not in scope:
             scope["router"] = self
-        kind = scope["type"]
-        if kind == "http":
+        if scope["type"] == "http":
             path = route_path(scope)
             found = self._http.find(path)
             if found is not None:
@@ -330,21 +346,17 @@ class Router(RouteDecorators):
                     scope["route"] = route
                     await route.handle(scope, receive, send)
                     return
-            if found is None and self._mounts:
-                for mount in self._mounts:
-                    if mount.matches(path):
-                        await mount.handle(scope, receive, send, path)
-                        return
-            await self._http_fallback(scope, receive, send, path, found is not None)
-        elif kind == "websocket":
+            await self._unmatched(scope, receive, send, path, found is not None)
+        elif scope["type"] == "websocket":
             await self._websocket(scope, receive, send)
         else:
-            raise RuntimeError(f"Router cannot handle ASGI scope type {kind!r}")
+            raise RuntimeError(f"Router cannot handle ASGI scope type {scope['type']!r}")
 
-    async def _http_fallback(
+    async def _unmatched(
         self, scope: Scope, receive: Receive, send: Send, path: str, path_matched: bool
     ) -> None:
-        """No best match for path and method: try the other matches, then 405, 307 or 404."""
+        """No best match for path and method: another template of the path with the method, a
+        mount, else 405, a 307 to the path with or without its trailing slash, or 404."""
         if path_matched:
             method = scope["method"]
             allowed: set[str] = set()
@@ -360,6 +372,10 @@ class Router(RouteDecorators):
             if not await answer_with_handler(exc, scope, receive, send):
                 raise exc
             return
+        for mount in self._mounts:
+            if mount.matches(path):
+                await mount.handle(scope, receive, send, path)
+                return
         if self.redirect_slashes and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"
             slash_possible = self._slash_targets or other[-1] != "/"

@@ -1,0 +1,317 @@
+"""A route's prepared request function: run the endpoint, then answer, in one place.
+
+:func:`prepare_http` composes, once per route (and again when ``dependency_overrides``
+change), one ``async def handle(scope, receive, send)`` from the steps the route needs. What the
+route declares is decided here, not per request:
+
+- an endpoint whose parameters are exactly the route's converted path parameters is called
+  with them: nothing to read, no plan to run;
+- any other endpoint runs its plan (:mod:`framework.handlers.run`), with an exit stack around
+  it when a ``yield`` dependency needs one;
+- the answer: a returned ``Response`` is sent as it is; anything else is serialised to JSON by
+  the route's serializer and sent as two messages, without a Response object, or given to the
+  route's ``response_class``. When a callable asked for the ``Response`` or ``BackgroundTasks``,
+  their headers, status and tasks are merged in.
+
+An exception raised before anything is sent is answered with the app's exception handlers; one
+without a handler goes on to the error boundary. :func:`prepare_websocket` does the same for a
+WebSocket endpoint, whose errors close the connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic_core import from_json
+
+from framework.background import BackgroundTasks
+from framework.concurrency import run_in_threadpool
+from framework.exception_handlers import answer_websocket_error, answer_with_handler
+from framework.exceptions import (
+    HTTPException,
+    RequestValidationError,
+    ResponseValidationError,
+    WebSocketRequestValidationError,
+)
+from framework.handlers.plan import Plan
+from framework.handlers.read import Context
+from framework.handlers.run import Program, run
+from framework.handlers.serialize import ResponseSerializer
+from framework.http.forms import FormLimits
+from framework.http.requests import Request
+from framework.http.responses import JSONResponse, Response
+from framework.http.websockets import WebSocket
+from framework.types import Receive, Scope, Send
+
+__all__ = ["Answering", "RequestFunction", "prepare_http", "prepare_websocket"]
+
+RequestFunction = Callable[[Scope, Receive, Send], Awaitable[None]]
+"""What a route runs per request: an ASGI call."""
+Answer = Callable[[Any, Scope, Receive, Send, "Context | None"], Awaitable[None]]
+
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
+@dataclasses.dataclass(frozen=True)
+class Answering:
+    """How a route answers: its status, response class and serializer, and the limits of the
+    Request it makes."""
+
+    status_code: int
+    response_class: type[Response]
+    serializer: ResponseSerializer
+    max_body_size: int | None = None
+    form_limits: FormLimits | None = None
+
+
+def prepare_http(plan: Plan, answering: Answering, path_names: tuple[str, ...]) -> RequestFunction:
+    """The request function of an HTTP route whose endpoint's plan is ``plan``."""
+    root = plan.root
+    steps = [step.dependant for step in plan.steps]
+    makes_request = plan.bodies or any(d.connection_param is not None for d in steps)
+    merges = any(d.response_param is not None or d.background_param is not None for d in steps)
+    answer = _answer(answering, merged=bool(makes_request or merges))
+    direct = (
+        len(plan.steps) == 1
+        and not root.groups
+        and root.body is None
+        and root.connection_param is root.response_param is None
+        and root.background_param is root.scopes_param is None
+        and all(name == alias for name, alias in root.trusted_path)
+        and len(root.trusted_path) == len(path_names)
+    )
+    if direct:
+        call = root.call
+        if not root.is_async:
+            call = _in_thread(call)
+        return _direct(call, answer)
+    limits = (answering.max_body_size, answering.form_limits)
+    return _planned(Program(plan), answer, limits, exits=plan.exits)
+
+
+def _in_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    return lambda **values: run_in_threadpool(function, **values)
+
+
+def _direct(call: Callable[..., Awaitable[Any]], answer: Answer) -> RequestFunction:
+    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            result = await call(**scope["path_params"])
+        except Exception as exc:
+            if not await answer_with_handler(exc, scope, receive, send):
+                raise
+            return
+        try:
+            await answer(result, scope, receive, send, None)
+        except ResponseValidationError as exc:  # raised before anything is sent
+            if not await answer_with_handler(exc, scope, receive, send):
+                raise
+
+    return handle
+
+
+def _planned(
+    program: Program,
+    answer: Answer,
+    limits: tuple[int | None, FormLimits | None],
+    exits: bool,
+) -> RequestFunction:
+    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = Context(scope, receive, send, limits)
+        try:
+            try:
+                result = await run(program, ctx)
+            except Exception as exc:
+                if not await answer_with_handler(exc, scope, receive, send, _request(ctx)):
+                    raise
+                return
+            try:
+                await answer(result, scope, receive, send, ctx)
+            except ResponseValidationError as exc:  # raised before anything is sent
+                if not await answer_with_handler(exc, scope, receive, send, _request(ctx)):
+                    raise
+        finally:
+            if isinstance(ctx.connection, Request):
+                await ctx.connection.close()
+
+    async def handle_with_exits(scope: Scope, receive: Receive, send: Send) -> None:
+        # ``yield`` dependencies: their code after ``yield`` runs once the answer is sent, and
+        # sees the endpoint's exception first if it raised.
+        ctx = Context(scope, receive, send, limits)
+        answered = False
+        try:
+            async with contextlib.AsyncExitStack() as ctx.stack:
+                result = await run(program, ctx)
+                answered = True
+                await answer(result, scope, receive, send, ctx)
+        except Exception as exc:
+            # A response model mismatch is found before anything is sent: still answerable.
+            if answered and not isinstance(exc, ResponseValidationError):
+                raise
+            if not await answer_with_handler(exc, scope, receive, send, _request(ctx)):
+                raise
+            return
+        finally:
+            if isinstance(ctx.connection, Request):
+                await ctx.connection.close()
+        if not answered:
+            raise RuntimeError(
+                "No response to send: the endpoint raised an exception that a yield dependency "
+                "caught without raising it again (re-raise it, or raise another one, in the "
+                "dependency's except block)"
+            )
+
+    return handle_with_exits if exits else handle
+
+
+def _request(ctx: Context) -> Request | None:
+    connection = ctx.connection
+    return connection if isinstance(connection, Request) else None
+
+
+# -- answers ----------------------------------------------------------------------------------------
+
+
+def _answer(answering: Answering, merged: bool) -> Answer:
+    """The route's answer to what its endpoint returned. ``merged``: a callable may have asked
+    for the ``Response`` or ``BackgroundTasks`` (merged into the answer), or made a ``Request``
+    (whose body a streaming answer must not steal)."""
+    status = answering.status_code
+    if status < 200 or status in (204, 304):
+        plain = _empty_answer(status)
+    elif answering.response_class is JSONResponse:
+        plain = _json_answer(answering.serializer, status)
+    else:
+        plain = _class_answer(answering)
+    return _merged_answer(answering, plain) if merged else plain
+
+
+def _json_answer(serializer: ResponseSerializer, status: int) -> Answer:
+    async def answer(
+        result: Any, scope: Scope, receive: Receive, send: Send, ctx: Context | None
+    ) -> None:
+        if isinstance(result, Response):
+            await result(scope, receive, send)
+            return
+        body = serializer.serialize(result)
+        headers = [(b"content-length", str(len(body)).encode("latin-1")), _JSON_TYPE]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if scope["method"] == "HEAD":
+            body = b""
+        await send({"type": "http.response.body", "body": body})
+
+    return answer
+
+
+def _empty_answer(status: int) -> Answer:
+    """1xx, 204 and 304 answers have no body: what the endpoint returned is not sent."""
+
+    async def answer(
+        result: Any, scope: Scope, receive: Receive, send: Send, ctx: Context | None
+    ) -> None:
+        if isinstance(result, Response):
+            await result(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return answer
+
+
+def _class_answer(answering: Answering) -> Answer:
+    async def answer(
+        result: Any, scope: Scope, receive: Receive, send: Send, ctx: Context | None
+    ) -> None:
+        if not isinstance(result, Response):
+            result = _response(answering, result, None, None)
+        await result(scope, receive, send)
+
+    return answer
+
+
+def _merged_answer(answering: Answering, plain: Answer) -> Answer:
+    async def answer(
+        result: Any, scope: Scope, receive: Receive, send: Send, ctx: Context | None
+    ) -> None:
+        assert ctx is not None
+        sub_response, background = ctx.sub_response, ctx.background
+        if isinstance(result, Response):
+            if background is not None and result.background is not background:
+                if result.background is not None:
+                    # Both run: the tasks added while handling, then the response's own.
+                    background.tasks.append(result.background)
+                result.background = background
+            response = result
+        elif sub_response is None and background is None:
+            await plain(result, scope, receive, send, ctx)
+            return
+        else:
+            response = _response(answering, result, sub_response, background)
+        request = ctx.connection
+        if isinstance(request, Request) and response.watches_disconnect:
+            # The body may be read while streaming, when a 413 could no longer be sent.
+            try:
+                receive = request.streaming_receive()
+            except HTTPException as exc:
+                if not await answer_with_handler(exc, scope, receive, send, request):
+                    raise
+                return
+        await response(scope, receive, send)
+
+    return answer
+
+
+def _response(
+    answering: Answering,
+    result: Any,
+    sub_response: Response | None,
+    background: BackgroundTasks | None,
+) -> Response:
+    """A Response object for ``result``, with what the callables set on theirs."""
+    status = answering.status_code
+    if sub_response is not None and sub_response.status_code:
+        status = sub_response.status_code
+    serializer, response_class = answering.serializer, answering.response_class
+    if status < 200 or status in (204, 304):
+        response = Response(status_code=status)
+    elif response_class is JSONResponse:
+        body = serializer.serialize(result)
+        response = Response(body, status_code=status, media_type="application/json")
+    elif serializer.model is not None and issubclass(response_class, JSONResponse):
+        # Another JSON class (its own encoder): give it the filtered, validated content.
+        response = response_class(from_json(serializer.serialize(result)), status_code=status)
+    else:
+        response = response_class(result, status_code=status)
+    if sub_response is not None:
+        response.raw_headers.extend(sub_response.raw_headers)
+    response.background = background
+    return response
+
+
+# -- WebSockets -------------------------------------------------------------------------------------
+
+
+def prepare_websocket(plan: Plan) -> RequestFunction:
+    """The connection function of a WebSocket route whose endpoint's plan is ``plan``.
+
+    Parameters that do not validate close the socket with 1008; any other exception ends the
+    conversation as :func:`~framework.exception_handlers.answer_websocket_error` describes.
+    """
+    program = Program(plan)
+
+    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        ctx = Context(scope, receive, send, connection=websocket)
+        try:
+            async with contextlib.AsyncExitStack() as ctx.stack:
+                await run(program, ctx)
+        except RequestValidationError as exc:
+            error = WebSocketRequestValidationError(exc.errors())
+            await answer_websocket_error(error, websocket)
+        except Exception as exc:
+            await answer_websocket_error(exc, websocket)
+
+    return handle

@@ -1,0 +1,420 @@
+"""Reading a request's values: the context one request's steps share, and the readers.
+
+A reader is made once per callable and location when a route is prepared: it knows the names it
+wants, picks them from the raw source (the query string's pairs, the raw header list, the
+cookies, the path parameters, the body or form), and validates them with the one validator built
+for that location. At request time a reader only picks and validates; what is parsed once (the
+query string, the cookies, the body) is kept on the :class:`Context` for the next reader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import PydanticUndefined, from_json
+
+from framework.background import BackgroundTasks
+from framework.exceptions import RequestValidationError
+from framework.handlers.annotations import is_upload
+from framework.handlers.compile import BodySpec, Dependant, FieldSpec, LocationGroup
+from framework.handlers.errors import (
+    MAX_BODY_ERRORS,
+    body_errors,
+    json_invalid_error,
+    missing_error,
+    validation_errors,
+)
+from framework.handlers.params import File
+from framework.http.datastructures import parse_query
+from framework.http.forms import FormData, FormLimits, UploadFile
+from framework.http.requests import Request, parse_cookies, raw_header
+from framework.http.responses import Response
+from framework.http.websockets import WebSocket
+from framework.types import Receive, Scope, Send
+
+__all__ = ["Context", "Reader", "body_reader", "form_values", "location_reader"]
+
+Reader = Callable[["Context", dict[str, Any]], None]
+"""Reads one callable's values of one location into ``values``; problems go to ``ctx.errors``."""
+
+
+class Context:
+    """What the steps of one request share: the ASGI call, the connection (a ``Request`` made
+    when first asked for, or the ``WebSocket``), the parsed query string and cookies, the body,
+    the errors found so far, the ``Response`` and ``BackgroundTasks`` handed to callables, and
+    the exit stack of ``yield`` dependencies."""
+
+    __slots__ = (
+        "background",
+        "body",
+        "connection",
+        "cookies",
+        "errors",
+        "form",
+        "json_body",
+        "limits",
+        "query",
+        "receive",
+        "scope",
+        "send",
+        "stack",
+        "sub_response",
+    )
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        limits: tuple[int | None, FormLimits | None] = (None, None),
+        connection: WebSocket | None = None,
+    ) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self.limits = limits  # the route's (max_body_size, form_limits), for its Request
+        self.connection: Request | WebSocket | None = connection
+        self.query: list[tuple[str, str]] | None = None
+        self.cookies: dict[str, str] | None = None
+        self.body: Any = None
+        self.form: FormData | None = None
+        self.stack: contextlib.AsyncExitStack | None = None
+        self.sub_response: Response | None = None
+        self.background: BackgroundTasks | None = None
+        self.json_body = True
+        self.errors: list[dict[str, Any]] = []
+
+    @property
+    def request(self) -> Request:
+        """The request, created the first time a step asks for it."""
+        connection = self.connection
+        if connection is None:
+            max_body_size, form_limits = self.limits
+            connection = self.connection = Request(
+                self.scope,
+                self.receive,
+                self.send,
+                max_body_size=max_body_size,
+                form_limits=form_limits,
+            )
+        if not isinstance(connection, Request):
+            raise RuntimeError("Body parameters need an HTTP request")
+        return connection
+
+    def response(self) -> Response:
+        """The ``Response`` a callable asked for, to set headers, cookies or a status on."""
+        if self.sub_response is None:
+            response = self.sub_response = Response()
+            response.raw_headers.clear()
+            response.status_code = 0  # 0: not set by the handler
+        return self.sub_response
+
+    def tasks(self) -> BackgroundTasks:
+        """The ``BackgroundTasks`` shared by every callable of this request."""
+        if self.background is None:
+            self.background = BackgroundTasks()
+        return self.background
+
+    def parsed_body(self) -> Any:
+        """The body as a 422 answer's ``body`` carries it: parsed JSON, text, or the form."""
+        if self.form is not None:
+            return self.form
+        body = self.body
+        if isinstance(body, bytes):
+            try:
+                return from_json(body)
+            except ValueError:
+                return body.decode("utf-8", "replace")
+        return body
+
+
+# -- path, query, header and cookie values --------------------------------------------------------
+
+
+def _query_pairs(ctx: Context) -> Any:
+    pairs = ctx.query
+    if pairs is None:
+        pairs = ctx.query = parse_query(ctx.scope.get("query_string", b""))
+    return pairs
+
+
+def _cookie_map(ctx: Context) -> Any:
+    cookies = ctx.cookies
+    if cookies is None:
+        header = raw_header(ctx.scope, b"cookie")
+        cookies = ctx.cookies = parse_cookies(header.decode("latin-1")) if header else {}
+    return cookies
+
+
+def _collector(location: str, group: LocationGroup) -> Callable[[Context], dict[str, Any]]:
+    """The raw input of ``group``'s validator: each wanted value under the key the validator
+    reads (a ``list[...]`` parameter collects every repeated value; otherwise a repeated query
+    value keeps its last, a repeated header its first). A parameter model also gets every other
+    value of the location under its own name, so that its ``extra`` setting applies."""
+    keys = group.model_keys or {spec.alias: spec.alias for spec in group.specs}
+    many = {spec.alias: spec.sequence for spec in group.specs}
+    model = group.model_param is not None
+    # A field's own name (where it differs from its wire name) is not an extra value.
+    not_extra = {key for wire, key in keys.items() if key != wire}
+    if location == "header":
+        byte_keys = {wire.encode("latin-1"): wire for wire in keys}
+
+        def collect_headers(ctx: Context) -> dict[str, Any]:
+            raw: dict[str, Any] = {}
+            extras: list[tuple[str, str]] = []
+            for name, value in ctx.scope["headers"]:
+                wire = byte_keys.get(name)
+                if wire is None:
+                    if model:
+                        extras.append((name.decode("latin-1"), value.decode("latin-1")))
+                    continue
+                key = keys[wire]
+                if many[wire]:
+                    raw.setdefault(key, []).append(value.decode("latin-1"))
+                elif key not in raw:
+                    raw[key] = value.decode("latin-1")
+            return _add_extras(raw, extras, not_extra) if extras else raw
+
+        return collect_headers
+    if location == "query":
+
+        def collect_query(ctx: Context) -> dict[str, Any]:
+            raw: dict[str, Any] = {}
+            extras: list[tuple[str, str]] = []
+            for name, value in _query_pairs(ctx):
+                key = keys.get(name)
+                if key is None:
+                    if model:
+                        extras.append((name, value))
+                elif many[name]:
+                    raw.setdefault(key, []).append(value)
+                else:
+                    raw[key] = value
+            return _add_extras(raw, extras, not_extra) if extras else raw
+
+        return collect_query
+    source = _cookie_map if location == "cookie" else _path_map
+
+    def collect(ctx: Context) -> dict[str, Any]:
+        found = source(ctx)
+        raw = {
+            keys[wire]: [found[wire]] if many[wire] else found[wire]
+            for wire in keys
+            if wire in found
+        }
+        if model:
+            extras = [(name, value) for name, value in found.items() if name not in keys]
+            return _add_extras(raw, extras, not_extra)
+        return raw
+
+    return collect
+
+
+def _path_map(ctx: Context) -> Any:
+    return ctx.scope["path_params"]
+
+
+def _add_extras(
+    raw: dict[str, Any], extras: list[tuple[str, str]], not_extra: set[str]
+) -> dict[str, Any]:
+    grouped: dict[str, list[str]] = {}
+    for name, value in extras:
+        grouped.setdefault(name, []).append(value)
+    for name, found in grouped.items():
+        if name not in not_extra:
+            raw[name] = found[0] if len(found) == 1 else found
+    return raw
+
+
+def location_reader(group: LocationGroup) -> Reader:
+    """The reader of one callable's parameters of one location (see :class:`LocationGroup`)."""
+    location = group.location
+    collect = _collector(location, group)
+    validate = group.validate
+    names = tuple((spec.name, f"f{index}") for index, spec in enumerate(group.specs))
+    model_param = group.model_param
+    default = group.default
+    model_keys = tuple(group.model_keys.values())
+    wire_names = {key: wire for wire, key in group.model_keys.items() if key != wire}
+
+    def read(ctx: Context, values: dict[str, Any]) -> None:
+        raw = collect(ctx)
+        try:
+            if model_param is None:
+                fields = validate(raw)
+                if type(fields) is not dict:
+                    fields = fields.__dict__
+                for name, key in names:
+                    values[name] = fields[key]
+            elif default is not PydanticUndefined and not any(key in raw for key in model_keys):
+                values[model_param] = default  # an optional model of which nothing was sent
+            else:
+                values[model_param] = validate(raw)
+        except ValidationError as exc:
+            errors = validation_errors(exc, (location,), missing_input=model_param is not None)
+            for error in errors:  # a model field is reported under its wire name
+                loc = error["loc"]
+                if len(loc) > 1 and loc[1] in wire_names:
+                    loc[1] = wire_names[loc[1]]
+            ctx.errors.extend(errors)
+
+    return read
+
+
+# -- bodies -----------------------------------------------------------------------------------------
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    if content_type is None or content_type == b"application/json":
+        return True
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")
+
+
+async def read_json_body(ctx: Context) -> None:
+    """Read the whole body (once, before any callable runs), for the JSON body readers."""
+    ctx.body = await ctx.request.body()
+    ctx.json_body = _is_json(raw_header(ctx.scope, b"content-type"))
+
+
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def form_values(ctx: Context, specs: Sequence[FieldSpec]) -> None:
+    """Parse the form (once, before any callable runs) and keep the values ``specs`` want, by
+    alias: an empty field, or a file input with no file chosen, counts as not sent; a ``File``
+    parameter typed ``bytes`` gets the file's content. Another content type reads as an empty
+    form, so its fields are reported missing."""
+    request = ctx.request
+    content_type = (request.headers.get("content-type") or "").lower()
+    form = ctx.form = await request.form() if content_type.startswith(_FORM_TYPES) else FormData()
+    raw: dict[str, Any] = {}
+    for spec in specs:
+        alias = spec.alias
+        found: Any
+        if spec.sequence:
+            found = [item for item in form.getlist(alias) if not _empty_input(item)]
+        else:
+            found = form.get(alias)
+        if found is None or found == [] or _empty_input(found):
+            continue
+        if isinstance(spec.marker, File) and not is_upload(spec.annotation):
+            found = [await item.read() for item in found] if spec.sequence else await found.read()
+        raw[alias] = found
+    ctx.body = raw
+
+
+def _empty_input(value: Any) -> bool:
+    """An empty text field, or a file input with no file chosen (what browsers send)."""
+    if isinstance(value, str):
+        return value == ""
+    return isinstance(value, UploadFile) and not value.filename and not value.size
+
+
+def body_reader(spec: BodySpec) -> Reader:
+    """The reader of one callable's body parameters, from what :func:`read_json_body` or
+    :func:`form_values` read."""
+    names = spec.names
+    if spec.form:
+        validate_form = spec.validator.validate_python
+        aliases = tuple(field.alias for field in spec.specs)
+
+        def read_form(ctx: Context, values: dict[str, Any]) -> None:
+            found = ctx.body
+            raw = {alias: found[alias] for alias in aliases if alias in found}
+            try:
+                fields = validate_form(raw).__dict__
+            except ValidationError as exc:
+                ctx.errors.extend(validation_errors(exc, ("body",), missing_input=False))
+                return
+            for name, key in names:
+                values[name] = fields[key]
+
+        return read_form
+    validator = spec.validator
+    whole = spec.model is None
+
+    def read_json(ctx: Context, values: dict[str, Any]) -> None:
+        body = ctx.body
+        if not body:
+            _missing_body(spec, ctx, values)
+            return
+        try:
+            if ctx.json_body:
+                validated = validator.validate_json(body)
+            else:
+                validated = validator.validate_python(body)
+        except ValidationError as exc:
+            validated = _retry_body(spec, ctx, exc)
+            if validated is None:
+                return
+        if whole:
+            values[spec.specs[0].name] = validated
+        else:
+            fields = validated.__dict__
+            for name, key in names:
+                values[name] = fields[key]
+
+    return read_json
+
+
+def _missing_body(spec: BodySpec, ctx: Context, values: dict[str, Any]) -> None:
+    if spec.required:
+        if spec.model is None:
+            ctx.errors.append(missing_error(["body"]))
+        else:  # embedded values: each one the handler requires is missing
+            required = (field for field in spec.specs if field.required)
+            ctx.errors.extend(missing_error(["body", field.alias]) for field in required)
+        return
+    for field in spec.specs:
+        values[field.name] = field.field.get_default(call_default_factory=True)
+
+
+def _retry_body(spec: BodySpec, ctx: Context, exc: ValidationError) -> Any:
+    """The body did not pass in JSON mode: validate it again as FastAPI does, parsed first and
+    then in Python mode, to report the same errors (and accept the rare value only Python mode
+    takes). Returns the validated value, or None with the errors recorded."""
+    body: bytes = ctx.body
+    if exc.error_count() > MAX_BODY_ERRORS:
+        ctx.errors.extend(body_errors(spec, body, ctx.json_body, exc))
+        return None
+    data: Any = body
+    if ctx.json_body:
+        not_json = any(
+            error["type"] == "json_invalid" and not error["loc"] for error in exc.errors()
+        )
+        try:
+            if not_json:
+                raise ValueError("not JSON")
+            data = from_json(body)
+        except ValueError:
+            # As FastAPI: a body that is not JSON is the only error reported.
+            text = body.decode("utf-8", "replace")
+            raise RequestValidationError([json_invalid_error(body, exc)], body=text) from None
+    if spec.model is not None:
+        if isinstance(data, bytes):
+            data = {}  # not JSON: no embedded value given
+        elif not isinstance(data, dict):
+            ctx.errors.extend(missing_error(["body", field.alias]) for field in spec.specs)
+            return None
+    try:
+        return spec.validator.validate_python(data, from_attributes=True)
+    except ValidationError as error:
+        errors = validation_errors(error, ("body",))
+        if spec.model is not None:
+            for item in errors:  # a missing key: no input, as for a parameter
+                if item["type"] == "missing" and len(item["loc"]) == 2:
+                    item["input"] = None
+        ctx.errors.extend(errors)
+        return None
+
+
+def dependant_readers(dependant: Dependant) -> list[Reader]:
+    """Every reader of one callable, in the order they run: locations, then the body."""
+    readers = [location_reader(group) for group in dependant.groups]
+    if dependant.body is not None:
+        readers.append(body_reader(dependant.body))
+    return readers
