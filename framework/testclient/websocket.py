@@ -1,297 +1,28 @@
-"""A synchronous test client: httpx on the outside, the ASGI app called in-process inside.
-
-```python
-from framework.testclient import TestClient
-
-client = TestClient(app)
-assert client.get("/").json() == {"hello": "world"}
-
-with TestClient(app) as client:   # runs lifespan startup and shutdown
-    ...
-```
-
-Each request builds an ASGI scope and calls the app on an anyio blocking portal (an event loop in
-a helper thread). ``raise_server_exceptions=True`` re-raises an exception from the app in the
-test; with ``False`` the client sees the 500 answer a real client would.
-
-WebSockets: ``client.websocket_connect(url)`` returns a :class:`WebSocketTestSession`:
-
-```python
-with client.websocket_connect("/ws/room1", subprotocols=["chat"]) as ws:
-    ws.send_text("hi")
-    assert ws.receive_text() == "room1: hi"
-```
-"""
+"""WebSockets in the test client: :class:`WebSocketTestSession`, one connection between the test
+and the app, and :class:`WebSocketDenialResponse`, the app refusing the handshake over HTTP."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import math
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from types import TracebackType
-from typing import Any, Literal
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.abc
-import anyio.from_thread
 import anyio.lowlevel
 import httpx
 from anyio.from_thread import BlockingPortal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from framework.http.websockets import WebSocketDisconnect
-from framework.types import ASGIApp, Message
+from framework.types import Message
 
-__all__ = ["TestClient", "WebSocketDenialResponse", "WebSocketTestSession"]
-
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-
-
-class _AppTransport(httpx.BaseTransport):
-    """An httpx transport that answers by calling the ASGI app."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        scope = self.client._build_scope(request, "http")
-        scope["method"] = request.method
-        chunks = [bytes(chunk) for chunk in request.stream]  # type: ignore[union-attr]
-        with self.client._portal() as portal:
-            status, headers, body, debug = portal.call(self.client._run_http, scope, chunks)
-        response = httpx.Response(
-            status, headers=headers, stream=httpx.ByteStream(body), request=request
-        )
-        if "template" in debug:
-            # What a TemplateResponse rendered (the http.response.debug extension), as in
-            # Starlette's client: ``response.template.name``, ``response.context["item"]``.
-            response.template = debug["template"]  # type: ignore[attr-defined]
-            response.context = debug.get("context")  # type: ignore[attr-defined]
-        return response
-
-
-class TestClient(httpx.Client):
-    """Drive an ASGI app like a real client, synchronously, in the test's own thread.
-
-    ``base_url`` sets scheme and host of the requests (``http://testserver``); redirects are
-    followed as FastAPI's client does. ``root_path`` emulates a proxy prefix.
-    """
-
-    __test__ = False  # not a pytest test class
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        base_url: str = "http://testserver",
-        raise_server_exceptions: bool = True,
-        root_path: str = "",
-        backend: str = "asyncio",
-        backend_options: dict[str, Any] | None = None,
-        cookies: httpx._types.CookieTypes | None = None,
-        headers: dict[str, str] | None = None,
-        follow_redirects: bool = True,
-        client: tuple[str, int] = ("testclient", 50000),
-    ) -> None:
-        self.app = app
-        self.raise_server_exceptions = raise_server_exceptions
-        self.root_path = root_path
-        self.backend = backend
-        self.backend_options = backend_options or {}
-        self.client_address = client
-        self.app_state: dict[str, Any] = {}
-        self._shared_portal: BlockingPortal | None = None
-        self._exit_stack: contextlib.ExitStack | None = None
-        merged_headers = {"user-agent": "testclient", **(headers or {})}
-        super().__init__(
-            base_url=base_url,
-            headers=merged_headers,
-            transport=_AppTransport(self),
-            follow_redirects=follow_redirects,
-            cookies=cookies,
-        )
-
-    # -- plumbing -------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _portal(self) -> Generator[BlockingPortal, None, None]:
-        if self._shared_portal is not None:
-            yield self._shared_portal
-        else:
-            with anyio.from_thread.start_blocking_portal(
-                backend=self.backend, backend_options=self.backend_options
-            ) as portal:
-                yield portal
-
-    def _build_scope(self, request: httpx.Request, kind: str) -> dict[str, Any]:
-        url = request.url
-        scheme = url.scheme
-        port = url.port or _DEFAULT_PORTS.get(scheme, 80)
-        raw_path, _, query = url.raw_path.partition(b"?")
-        headers = [(k.lower(), v) for k, v in request.headers.raw]
-        if not any(k == b"host" for k, _ in headers):
-            host = url.host if url.port is None else f"{url.host}:{url.port}"
-            headers.insert(0, (b"host", host.encode("latin-1")))
-        path = unquote(raw_path.decode("ascii"))
-        return {
-            "type": kind,
-            "asgi": {"version": "3.0", "spec_version": "2.4"},
-            "http_version": "1.1",
-            "scheme": scheme,
-            "path": self.root_path + path,
-            "raw_path": self.root_path.encode("ascii") + raw_path,
-            "root_path": self.root_path,
-            "query_string": query,
-            "headers": headers,
-            "client": self.client_address,
-            "server": (url.host, port),
-            "extensions": {"http.response.debug": {}},
-            "state": self.app_state.copy(),
-        }
-
-    async def _run_http(
-        self, scope: dict[str, Any], chunks: list[bytes]
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, dict[str, Any]]:
-        response_done = anyio.Event()
-        debug: dict[str, Any] = {}
-        pending = list(chunks) or [b""]
-        start: Message | None = None
-        body: list[bytes] = []
-
-        async def receive() -> Message:
-            if pending:
-                chunk = pending.pop(0)
-                return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
-            await response_done.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                if start is not None:
-                    raise RuntimeError("http.response.start sent twice")
-                start = message
-            elif message["type"] == "http.response.body":
-                if start is None:
-                    raise RuntimeError("http.response.body sent before http.response.start")
-                if response_done.is_set():
-                    raise RuntimeError("http.response.body sent after the response ended")
-                body.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    response_done.set()
-            elif message["type"] == "http.response.debug":
-                debug.update(message.get("info") or {})
-            elif message["type"] == "http.response.pathsend":
-                async with await anyio.open_file(message["path"], "rb") as file:
-                    body.append(await file.read())
-                response_done.set()
-
-        try:
-            await self.app(scope, receive, send)
-        except BaseException:
-            if self.raise_server_exceptions:
-                raise
-        finally:
-            response_done.set()
-        if start is None:
-            if self.raise_server_exceptions:
-                raise RuntimeError("The application returned without sending a response")
-            return 500, [], b"", debug
-        headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
-        return start["status"], headers, b"".join(body), debug
-
-    # -- WebSockets -----------------------------------------------------------------------------
-
-    def websocket_connect(
-        self,
-        url: str,
-        subprotocols: Sequence[str] | None = None,
-        headers: httpx._types.HeaderTypes | None = None,
-    ) -> WebSocketTestSession:
-        """A WebSocket session with the app, to use in a ``with`` block.
-
-        ``url`` is resolved against ``base_url`` (``http`` becomes ``ws``, ``https`` ``wss``);
-        ``subprotocols`` are offered in ``sec-websocket-protocol`` and ``scope["subprotocols"]``;
-        ``headers`` and the client's cookies go into the handshake request. Entering the block
-        performs the handshake (see :class:`WebSocketTestSession`).
-        """
-        if url.startswith(("ws://", "wss://")):
-            url = "http" + url[2:]  # httpx resolves cookies and ports for http(s) URLs
-        handshake = httpx.Headers(
-            {
-                "connection": "upgrade",
-                "upgrade": "websocket",
-                "sec-websocket-version": "13",
-                "sec-websocket-key": "dGVzdGNsaWVudCBub25jZQ==",
-            }
-        )
-        if subprotocols:
-            handshake["sec-websocket-protocol"] = ", ".join(subprotocols)
-        handshake.update(httpx.Headers(headers))
-        scope = self._build_scope(self.build_request("GET", url, headers=handshake), "websocket")
-        scope["scheme"] = "wss" if scope["scheme"] == "https" else "ws"
-        scope["subprotocols"] = list(subprotocols or [])
-        scope["extensions"] = {"websocket.http.response": {}}
-        return WebSocketTestSession(self, scope)
-
-    # -- lifespan -------------------------------------------------------------------------------
-
-    def __enter__(self) -> TestClient:
-        with contextlib.ExitStack() as stack:
-            self._shared_portal = portal = stack.enter_context(
-                anyio.from_thread.start_blocking_portal(**self._portal_options())
-            )
-
-            @stack.callback
-            def reset_portal() -> None:
-                self._shared_portal = None
-
-            to_app, from_client = portal.call(anyio.create_memory_object_stream[Message], math.inf)
-            to_client, from_app = portal.call(anyio.create_memory_object_stream[Message], math.inf)
-            for stream in (to_app, from_client, to_client, from_app):
-                stack.callback(portal.call, stream.close)  # else a ResourceWarning when collected
-            scope = {
-                "type": "lifespan",
-                "asgi": {"version": "3.0", "spec_version": "2.0"},
-                "state": self.app_state,
-            }
-            task = portal.start_task_soon(self.app, scope, from_client.receive, to_client.send)
-            portal.call(to_app.send, {"type": "lifespan.startup"})
-            message = portal.call(from_app.receive)
-            if message["type"] == "lifespan.startup.failed":
-                task.result()  # raises the startup exception
-                raise RuntimeError(message.get("message", "Lifespan startup failed"))
-
-            @stack.callback
-            def shutdown() -> None:
-                portal.call(to_app.send, {"type": "lifespan.shutdown"})
-                reply = portal.call(from_app.receive)
-                if reply["type"] == "lifespan.shutdown.failed":
-                    task.result()
-                task.result()
-
-            self._exit_stack = stack.pop_all()
-        super().__enter__()
-        return self
-
-    def _portal_options(self) -> dict[str, Any]:
-        return {"backend": self.backend, "backend_options": self.backend_options}
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_value: BaseException | None = None,
-        traceback: TracebackType | None = None,
-    ) -> None:
-        super().__exit__(exc_type, exc_value, traceback)
-        if self._exit_stack is not None:
-            stack, self._exit_stack = self._exit_stack, None
-            stack.close()
-
-
-# -- WebSockets ---------------------------------------------------------------------------------
+if TYPE_CHECKING:
+    from framework.testclient.client import TestClient
 
 
 class WebSocketDenialResponse(WebSocketDisconnect):
@@ -336,6 +67,10 @@ class WebSocketDenialResponse(WebSocketDisconnect):
 
     def __str__(self) -> str:
         return f"WebSocket handshake refused with HTTP {self.status_code}: {self.text[:200]!r}"
+
+
+def _close_info(message: Message) -> tuple[int, str]:
+    return message.get("code", 1000), message.get("reason") or ""
 
 
 class _ClientDisconnected(OSError):
@@ -401,7 +136,7 @@ class WebSocketTestSession:
         self._client = client
         self._entered = False
         self._stack: contextlib.ExitStack | None = None
-        self._portal: BlockingPortal | None = None
+        self._portal: BlockingPortal  # set on entering
         self._accepted = False
         self._client_closed = False  # the test sent websocket.disconnect
         self._closed: tuple[int, str] | None = None  # how the test saw the connection end
@@ -456,23 +191,20 @@ class WebSocketTestSession:
             self.extra_headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
             return
         if message["type"] == "websocket.close":
-            self._closed = (message.get("code", 1000), message.get("reason") or "")
+            self._closed = _close_info(message)
             raise WebSocketDisconnect(*self._closed)
         # websocket.http.response.start (_app_send lets nothing else through), then the body
         self._closed = (1006, "")
         body: list[bytes] = []
-        part = self._next_message()
-        while part is not None:
+        while (part := self._next_message()) is not None:
             body.append(part.get("body", b""))
             if not part.get("more_body", False):
                 break
-            part = self._next_message()
         else:
             self._raise_app_error()
         raise WebSocketDenialResponse(message["status"], message.get("headers", []), b"".join(body))
 
     def _shut_down(self, future: Future[None]) -> None:
-        assert self._portal is not None
         if not self._client_closed:
             self._client_closed = True
             code = 1000 if self._accepted else 1006
@@ -481,7 +213,8 @@ class WebSocketTestSession:
             self._closed = (1000, "")
         self._portal.call(self._wait_for_app)
         future.result()
-        self._portal.call(self._close_streams)
+        for stream in (self._to_app, self._from_app):
+            self._portal.call(stream.close)
         self._raise_app_error()
 
     def _raise_app_error(self) -> None:
@@ -494,8 +227,7 @@ class WebSocketTestSession:
 
     def send(self, message: Message) -> None:
         """Send a raw ASGI message to the app (``websocket.receive`` or ``websocket.disconnect``)."""
-        if self._stack is None:
-            raise RuntimeError("The WebSocket session is not open: use it in a 'with' block")
+        self._require_open()
         if self._closed is not None:
             raise RuntimeError(
                 f"Cannot send: the WebSocket is closed (code {self._closed[0]})"
@@ -503,7 +235,7 @@ class WebSocketTestSession:
             )
         if message["type"] == "websocket.disconnect":
             self._client_closed = True
-            self._closed = (message.get("code", 1000), message.get("reason") or "")
+            self._closed = _close_info(message)
         self._send_to_app(message)
 
     def send_text(self, data: str) -> None:
@@ -518,16 +250,15 @@ class WebSocketTestSession:
         """Send ``data`` as JSON, in a text message or (``mode="binary"``) a binary one."""
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         if mode == "text":
-            self.send({"type": "websocket.receive", "text": text})
+            self.send_text(text)
         else:
-            self.send({"type": "websocket.receive", "bytes": text.encode("utf-8")})
+            self.send_bytes(text.encode("utf-8"))
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the connection from the client's side (``websocket.disconnect`` to the app)."""
         if self._client_closed:
             return
-        if self._stack is None:
-            raise RuntimeError("The WebSocket session is not open: use it in a 'with' block")
+        self._require_open()
         self._client_closed = True
         if self._closed is None:
             self._closed = (code, reason or "")
@@ -537,55 +268,51 @@ class WebSocketTestSession:
         """The app's next raw ASGI message (``websocket.send`` or ``websocket.close``)."""
         if self._closed is not None:
             raise WebSocketDisconnect(*self._closed)
-        if self._stack is None:
-            raise RuntimeError("The WebSocket session is not open: use it in a 'with' block")
+        self._require_open()
         message = self._next_message()
         if message is None:
             self._closed = (1006, "The application ended without closing the WebSocket")
             self._raise_app_error()
             raise WebSocketDisconnect(*self._closed)
         if message["type"] == "websocket.close":
-            self._closed = (message.get("code", 1000), message.get("reason") or "")
+            self._closed = _close_info(message)
         return message
 
-    def _receive_data(self) -> Message:
+    def _receive_data(self, key: Literal["text", "bytes"]) -> Any:
         message = self.receive()
         if self._closed is not None:  # that was the app's websocket.close
             raise WebSocketDisconnect(*self._closed)
-        return message
+        if message.get(key) is None:
+            wanted, got = ("text", "binary") if key == "text" else ("binary", "text")
+            raise TypeError(f"Expected a {wanted} WebSocket message, got a {got} one")
+        return message[key]
 
     def receive_text(self) -> str:
         """The next text message; a binary one raises ``TypeError``."""
-        text = self._receive_data().get("text")
-        if text is None:
-            raise TypeError("Expected a text WebSocket message, got a binary one")
-        return str(text)
+        return str(self._receive_data("text"))
 
     def receive_bytes(self) -> bytes:
         """The next binary message; a text one raises ``TypeError``."""
-        data = self._receive_data().get("bytes")
-        if data is None:
-            raise TypeError("Expected a binary WebSocket message, got a text one")
-        return bytes(data)
+        return bytes(self._receive_data("bytes"))
 
     def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
         """The next message parsed as JSON, from a text message or (``mode="binary"``) a binary
         one; the other kind raises ``TypeError``."""
-        if mode == "text":
-            return json.loads(self.receive_text())
-        return json.loads(self.receive_bytes())
+        return json.loads(self.receive_text() if mode == "text" else self.receive_bytes())
 
     # -- plumbing -------------------------------------------------------------------------------
 
+    def _require_open(self) -> None:
+        if self._stack is None:
+            raise RuntimeError("The WebSocket session is not open: use it in a 'with' block")
+
     def _send_to_app(self, message: Message) -> None:
-        assert self._portal is not None
         # Once the app has returned its inbox is closed: the message has nobody to go to.
         with contextlib.suppress(anyio.BrokenResourceError):
             self._portal.call(self._to_app.send, message)
 
     def _next_message(self) -> Message | None:
         """The app's next message, or None once the app has returned and all were read."""
-        assert self._portal is not None
         try:
             return self._portal.call(self._from_app.receive)
         except anyio.EndOfStream:
@@ -617,10 +344,6 @@ class WebSocketTestSession:
             self._app_scope.cancel()
             await self._app_done.wait()
 
-    def _close_streams(self) -> None:
-        self._to_app.close()
-        self._from_app.close()
-
     async def _app_receive(self) -> Message:
         if self._app_disconnect is not None:
             # As servers do, keep answering a closed connection with its disconnect message.
@@ -646,11 +369,8 @@ class WebSocketTestSession:
                 f"Unexpected ASGI message {kind!r} on a WebSocket in state {phase!r}: "
                 f"expected {expected}"
             )
-        if (
-            kind == "websocket.send"
-            and message.get("text") is None
-            and message.get("bytes") is None
-        ):
+        no_data = message.get("text") is None and message.get("bytes") is None
+        if kind == "websocket.send" and no_data:
             raise RuntimeError("A 'websocket.send' message needs 'text' or 'bytes'")
         next_phase = allowed[kind]
         if kind == "websocket.http.response.body" and not message.get("more_body", False):
