@@ -1,4 +1,4 @@
-"""The test client (framework/testclient.py), and driving an App through httpx's ASGITransport."""
+"""The test client (framework/testclient/), and driving an App through httpx's ASGITransport."""
 
 from __future__ import annotations
 
