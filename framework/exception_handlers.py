@@ -20,6 +20,7 @@ anything was sent, so no layer has to watch ``send`` to know whether a response 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -36,7 +37,7 @@ from framework.exceptions import (
 from framework.http.requests import HTTPConnection, Request
 from framework.http.responses import JSONResponse, PlainTextResponse, Response
 from framework.http.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-from framework.types import Receive, Scope, Send
+from framework.types import Message, Receive, Scope, Send
 
 logger = logging.getLogger("framework.error")
 
@@ -118,15 +119,39 @@ async def answer_with_handler(
     handler = lookup_handler(handlers, exc)
     if handler is None:
         return False
-    if handler is http_exception_handler:
-        response: Any = http_exception_response(exc)  # type: ignore[arg-type]
-    else:
-        if request is None:
-            request = Request(scope, receive, send)
-        response = await call_handler(handler, request, exc)
+    if handler is http_exception_handler:  # the default: no request needed
+        assert isinstance(exc, HTTPException)
+        await _send_http_exception(exc, scope, send)
+        return True
+    if request is None:
+        request = Request(scope, receive, send)
+    response = await call_handler(handler, request, exc)
     if response is not None:
         await response(scope, receive, send)
     return True
+
+
+async def _send_http_exception(exc: HTTPException, scope: Scope, send: Send) -> None:
+    """What :func:`http_exception_handler` answers, sent without a Response object: 404s
+    and 405s are common enough (scanners) to be worth it."""
+    status, headers = exc.status_code, exc.headers
+    if headers is not None or type(exc.detail) is not str or status < 200 or status in (204, 304):
+        await http_exception_response(exc)(scope, _no_receive, send)
+        return
+    body = _detail_body(exc.detail)
+    length = str(len(body)).encode("latin-1")
+    raw = [(b"content-length", length), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+@functools.lru_cache(maxsize=64)
+def _detail_body(detail: str) -> bytes:
+    return to_json({"detail": detail})
+
+
+async def _no_receive() -> Message:
+    raise RuntimeError("An error response reads nothing from the client")
 
 
 async def answer_websocket_error(exc: Exception, websocket: WebSocket) -> None:

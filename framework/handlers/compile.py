@@ -47,6 +47,7 @@ from framework.handlers.params import (
 from framework.handlers.validators import (
     Validate,
     fail_fast_schema,
+    is_plain_text,
     location_validator,
     model_for,
     shared_adapter,
@@ -103,7 +104,7 @@ class LocationGroup:
 
     location: str
     specs: list[FieldSpec]
-    validate: Validate
+    validate: Validate | None  # None: unconstrained text, whose check is only "it is there"
     model: type[BaseModel] | None = None  # the class behind ``validate``, when there is one
     model_param: str | None = None
     # For a model group: wire name -> the key the model validates (its field's alias or name).
@@ -458,14 +459,16 @@ def _build_groups(
     dependant.trusted_path = tuple((spec.name, spec.alias) for spec in trusted)
     collected.by_location["path"] = [spec for spec in path_specs if spec not in trusted]
     for location, specs in collected.by_location.items():
-        if specs:
-            validate = location_validator(specs)
-            if validate is not None:
-                dependant.groups.append(LocationGroup(location, specs, validate))
-            else:
-                model = model_for(f"{location.title()}Parameters", specs)
-                validate = model.__pydantic_validator__.validate_python
-                dependant.groups.append(LocationGroup(location, specs, validate, model))
+        if not specs:
+            continue
+        if is_plain_text(specs):
+            dependant.groups.append(LocationGroup(location, specs, None))
+        elif (validate := location_validator(specs)) is not None:
+            dependant.groups.append(LocationGroup(location, specs, validate))
+        else:
+            model = model_for(f"{location.title()}Parameters", specs)
+            validate = model.__pydantic_validator__.validate_python
+            dependant.groups.append(LocationGroup(location, specs, validate, model))
     dependant.groups.extend(collected.model_groups)
     if collected.body:
         specs = collected.body

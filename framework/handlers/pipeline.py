@@ -89,7 +89,8 @@ def prepare_http(plan: Plan, answering: Answering, path_names: tuple[str, ...]) 
             call = _in_thread(call)
         return _direct(call, answer)
     limits = (answering.max_body_size, answering.form_limits)
-    return _planned(Program(plan), answer, limits, exits=plan.exits)
+    endpoint = root.call if root.is_async else _in_thread(root.call)
+    return _planned(Program(plan), endpoint, answer, limits)
 
 
 def _in_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -115,15 +116,18 @@ def _direct(call: Callable[..., Awaitable[Any]], answer: Answer) -> RequestFunct
 
 def _planned(
     program: Program,
+    endpoint: Callable[..., Awaitable[Any]],
     answer: Answer,
     limits: tuple[int | None, FormLimits | None],
-    exits: bool,
 ) -> RequestFunction:
+    steps, arguments = program.steps, program.arguments
+
     async def handle(scope: Scope, receive: Receive, send: Send) -> None:
         ctx = Context(scope, receive, send, limits)
         try:
             try:
-                result = await run(program, ctx)
+                values = arguments(ctx, await run(program, ctx) if steps else ())
+                result = await endpoint(**values)
             except Exception as exc:
                 if not await answer_with_handler(exc, scope, receive, send, _request(ctx)):
                     raise
@@ -144,7 +148,8 @@ def _planned(
         answered = False
         try:
             async with contextlib.AsyncExitStack() as ctx.stack:
-                result = await run(program, ctx)
+                values = arguments(ctx, await run(program, ctx))
+                result = await endpoint(**values)
                 answered = True
                 await answer(result, scope, receive, send, ctx)
         except Exception as exc:
@@ -164,7 +169,7 @@ def _planned(
                 "dependency's except block)"
             )
 
-    return handle_with_exits if exits else handle
+    return handle_with_exits if program.plan.exits else handle
 
 
 def _request(ctx: Context) -> Request | None:
@@ -301,13 +306,14 @@ def prepare_websocket(plan: Plan) -> RequestFunction:
     conversation as :func:`~framework.exception_handlers.answer_websocket_error` describes.
     """
     program = Program(plan)
+    endpoint = plan.root.call
 
     async def handle(scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
         ctx = Context(scope, receive, send, connection=websocket)
         try:
             async with contextlib.AsyncExitStack() as ctx.stack:
-                await run(program, ctx)
+                await endpoint(**program.arguments(ctx, await run(program, ctx)))
         except RequestValidationError as exc:
             error = WebSocketRequestValidationError(exc.errors())
             await answer_websocket_error(error, websocket)

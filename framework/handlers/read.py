@@ -77,15 +77,15 @@ class Context:
         self.send = send
         self.limits = limits  # the route's (max_body_size, form_limits), for its Request
         self.connection: Request | WebSocket | None = connection
+        self.errors: list[dict[str, Any]] = []
         self.query: list[tuple[str, str]] | None = None
         self.cookies: dict[str, str] | None = None
         self.body: Any = None
+        self.json_body = True
         self.form: FormData | None = None
         self.stack: contextlib.AsyncExitStack | None = None
         self.sub_response: Response | None = None
         self.background: BackgroundTasks | None = None
-        self.json_body = True
-        self.errors: list[dict[str, Any]] = []
 
     @property
     def request(self) -> Request:
@@ -134,13 +134,6 @@ class Context:
 # -- path, query, header and cookie values --------------------------------------------------------
 
 
-def _query_pairs(ctx: Context) -> Any:
-    pairs = ctx.query
-    if pairs is None:
-        pairs = ctx.query = parse_query(ctx.scope.get("query_string", b""))
-    return pairs
-
-
 def _cookie_map(ctx: Context) -> Any:
     cookies = ctx.cookies
     if cookies is None:
@@ -184,7 +177,10 @@ def _collector(location: str, group: LocationGroup) -> Callable[[Context], dict[
         def collect_query(ctx: Context) -> dict[str, Any]:
             raw: dict[str, Any] = {}
             extras: list[tuple[str, str]] = []
-            for name, value in _query_pairs(ctx):
+            pairs = ctx.query
+            if pairs is None:
+                pairs = ctx.query = parse_query(ctx.scope.get("query_string", b""))
+            for name, value in pairs:
                 key = keys.get(name)
                 if key is None:
                     if model:
@@ -234,6 +230,8 @@ def location_reader(group: LocationGroup) -> Reader:
     location = group.location
     collect = _collector(location, group)
     validate = group.validate
+    if validate is None:
+        return _text_reader(location, collect, group.specs)
     names = tuple((spec.name, f"f{index}") for index, spec in enumerate(group.specs))
     model_param = group.model_param
     default = group.default
@@ -260,6 +258,25 @@ def location_reader(group: LocationGroup) -> Reader:
                 if len(loc) > 1 and loc[1] in wire_names:
                     loc[1] = wire_names[loc[1]]
             ctx.errors.extend(errors)
+
+    return read
+
+
+def _text_reader(
+    location: str, collect: Callable[[Context], dict[str, Any]], specs: Sequence[FieldSpec]
+) -> Reader:
+    """A group of unconstrained text parameters: a value that is there (or has a default) is
+    valid as it is; a missing one is reported as pydantic reports it."""
+    fields = tuple((spec.name, spec.alias, spec.field.default) for spec in specs)
+
+    def read(ctx: Context, values: dict[str, Any]) -> None:
+        raw = collect(ctx)
+        for name, alias, default in fields:
+            value = raw.get(alias, default)
+            if value is PydanticUndefined:
+                ctx.errors.append(missing_error([location, alias]))
+            else:
+                values[name] = value
 
     return read
 

@@ -12,7 +12,7 @@ whose values failed is not called, and all of them are raised together as one
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -66,8 +66,6 @@ def _readers(step: Step) -> list[Reader]:
     readers = [location_reader(group) for group in dependant.groups]
     if dependant.body is not None:
         readers.append(body_reader(dependant.body))
-    if dependant.trusted_path:
-        readers.append(_path_reader(dependant.trusted_path))
     for name, make in (
         (dependant.connection_param, _connection),
         (dependant.response_param, Context.response),
@@ -92,24 +90,15 @@ def _injector(name: str, make: Callable[[Context], Any]) -> Reader:
     return inject
 
 
-def _path_reader(trusted: tuple[tuple[str, str], ...]) -> Reader:
-    """Path parameters whose converter already gave the declared type: passed on as they are."""
-
-    def read(ctx: Context, values: dict[str, Any]) -> None:
-        path_params = ctx.scope["path_params"]
-        for name, alias in trusted:
-            values[name] = path_params[alias]
-
-    return read
-
-
 def _gather(step: Step, offset: int) -> Gather:
     """The arguments of a step: its dependencies' results and what it reads; None when one
     of them failed (the step is then not called, and the errors are kept for the answer).
     ``offset``: the slots taken by steps before the plan's own (the body)."""
     inputs = tuple((name, slot + offset) for name, slot in step.inputs)
+    # Path parameters whose converter already gave the declared type are passed on as they are.
+    trusted = step.dependant.trusted_path
     readers = _readers(step)
-    if not readers:
+    if not readers and not trusted:
 
         def gather_results(ctx: Context, results: list[Any]) -> dict[str, Any] | None:
             values = {}
@@ -132,6 +121,8 @@ def _gather(step: Step, offset: int) -> Gather:
                 usable = False
             elif name is not None:
                 values[name] = value
+        for name, alias in trusted:
+            values[name] = ctx.scope["path_params"][alias]
         errors = ctx.errors
         before = len(errors)
         for read in readers:
@@ -157,35 +148,39 @@ def _no_values(ctx: Context, results: list[Any]) -> dict[str, Any]:
 
 
 class Program:
-    """A plan in the form :func:`run` loops over: (gather, call) per step before the handler,
-    then the handler's own. ``plan.exits``: whether it needs an exit stack in ``ctx.stack``."""
+    """A plan in the form :func:`run` loops over: a (gather, call) pair per step before the
+    handler (none when the handler has no dependencies and no body), and the handler's own
+    gather. ``plan.exits``: whether a ``yield`` dependency needs ``ctx.stack``."""
 
-    __slots__ = ("handler", "plan", "steps")
+    __slots__ = ("gather", "plan", "steps")
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         body = _body_step(plan)
         offset = 0 if body is None else 1
-        steps = [(_gather(step, offset), _call(step.dependant)) for step in plan.steps]
+        steps = [(_gather(step, offset), _call(step.dependant)) for step in plan.steps[:-1]]
         if body is not None:
             steps.insert(0, body)
-        self.steps = tuple(steps[:-1])
-        self.handler = steps[-1]
+        self.steps = tuple(steps)
+        self.gather = _gather(plan.steps[-1], offset)
+
+    def arguments(self, ctx: Context, results: Sequence[Any]) -> dict[str, Any]:
+        """The handler's arguments, once its dependencies ran; raises every problem found."""
+        values = self.gather(ctx, results)  # type: ignore[arg-type]
+        if values is None:
+            raise RequestValidationError(ctx.errors, body=ctx.parsed_body())
+        return values
 
 
-async def run(program: Program, ctx: Context) -> Any:
-    """The one runner: each dependency with its values, then the handler; returns what the
-    handler returned. A callable whose values or dependencies failed is not called; all the
-    problems are raised together."""
+async def run(program: Program, ctx: Context) -> list[Any]:
+    """The one runner: each step before the handler gets its values and runs, in order; the
+    results, by slot. A callable whose values or dependencies failed is not called (its result
+    is ``UNSET``); its problems are kept in ``ctx.errors`` for the handler's arguments."""
     results: list[Any] = []
     for gather, call in program.steps:
         values = gather(ctx, results)
         results.append(UNSET if values is None else await call(ctx, values))
-    gather, call = program.handler
-    values = gather(ctx, results)
-    if values is None:
-        raise RequestValidationError(ctx.errors, body=ctx.parsed_body())
-    return await call(ctx, values)
+    return results
 
 
 class _Threaded:

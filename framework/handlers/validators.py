@@ -11,7 +11,7 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 from pydantic_core import PydanticUndefined, SchemaValidator, core_schema
 
 if TYPE_CHECKING:
@@ -69,13 +69,17 @@ def _adapter(same: _Same) -> TypeAdapter[Any]:
     return TypeAdapter(same.value)
 
 
+def is_plain_text(specs: Sequence[FieldSpec]) -> bool:
+    """Whether validating ``specs`` is only "the value is there": each one a single value,
+    typed ``str`` (optional or not) or ``Any``, without constraints or a default factory."""
+    return all(map(_plain_text, specs))
+
+
 def location_validator(specs: Sequence[FieldSpec]) -> Validate | None:
-    """One validator for a location's plain parameters, returning a dict of ``f0, f1, ...``:
-    a presence check for unconstrained text, else composed from each parameter's own schema
-    (shared between routes; far cheaper to build than a model class). None when a parameter
-    needs what only a model gives (alias choices, a discriminator, recursive types)."""
-    if all(map(_plain_text, specs)):
-        return _text_validator(specs)
+    """One validator for a location's plain parameters, returning a dict of ``f0, f1, ...``,
+    composed from each parameter's own schema (shared between routes; far cheaper to build than
+    a model class). None when a parameter needs what only a model gives (alias choices, a
+    discriminator, recursive types)."""
     try:
         return _composed(_same_specs(specs))
     except TypeError:  # an unhashable annotation
@@ -122,8 +126,6 @@ _TEXT_TYPES: tuple[Any, ...] = (str, Any, str | None)
 
 
 def _plain_text(spec: FieldSpec) -> bool:
-    """A parameter whose validation of a text value can only be "it is there": one value, typed
-    ``str`` (optional or not) or ``Any``, without constraints or a default factory."""
     field = spec.field
     default = field.default
     return (
@@ -134,26 +136,6 @@ def _plain_text(spec: FieldSpec) -> bool:
         and (default is PydanticUndefined or default is None or type(default) is str)
         and spec.marker.location != "path"
     )
-
-
-def _text_validator(specs: Sequence[FieldSpec]) -> Validate:
-    """A value that is there (or has a default) is valid as it is; a missing one is reported
-    as pydantic reports it."""
-    fields = tuple(
-        (f"f{index}", spec.alias, spec.field.default) for index, spec in enumerate(specs)
-    )
-
-    def validate(raw: dict[str, Any]) -> dict[str, Any]:
-        validated = {}
-        for key, alias, default in fields:
-            value = raw.get(alias, default)
-            if value is PydanticUndefined:
-                missing: Any = [{"type": "missing", "loc": (alias,), "input": raw}]
-                raise ValidationError.from_exception_data("Parameters", missing)
-            validated[key] = value
-        return validated
-
-    return validate
 
 
 def model_for(name: str, specs: Sequence[FieldSpec]) -> type[BaseModel]:

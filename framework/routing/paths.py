@@ -311,48 +311,75 @@ class PathIndex(Generic[_T]):
         value = self._static.get(path)
         if value is not None:
             return value, {}
-        found = _search(self._root, path.split("/"), first=True)
+        found: list[Match[_T]] = []
+        _search(self._root, path.split("/"), 1, [], found, True)
         return found[0] if found else None
 
     def find_all(self, path: str) -> list[Match[_T]]:
         """Every match for ``path``, best first."""
         value = self._static.get(path)
-        found = _search(self._root, path.split("/"), first=False)
-        return [(value, {}), *found] if value is not None else found
+        found: list[Match[_T]] = [] if value is None else [(value, {})]
+        _search(self._root, path.split("/"), 1, [], found, False)
+        return found
 
 
-def _search(root: _Node[_T], parts: list[str], first: bool) -> list[Match[_T]]:
-    """Depth first through the trie, the most specific edge first (a literal, then parameters
-    in the order they were declared, then ``{x:path}`` with the longest tail first, as the regex
-    ``.*`` would take it): every template that matches ``parts``, or only the first one."""
-    found: list[Match[_T]] = []
+def _search(
+    node: _Node[_T],
+    parts: list[str],
+    index: int,
+    values: list[Any],
+    found: list[Match[_T]],
+    first: bool,
+) -> bool:
+    """Depth first from ``node`` at ``parts[index]``, the most specific edge first (a literal,
+    then parameters in the order they were declared, then ``{x:path}`` with the longest tail
+    first, as the regex ``.*`` would take it), adding each template that matches to ``found``;
+    True once one is found when only the ``first`` is wanted. Where a segment leaves one way on,
+    the walk just takes it; it branches (and backtracks) only where several edges could match."""
     end = len(parts)
-    # (node, index of the next part, converted values so far), popped last in first out: the
-    # candidates of a node are pushed least specific first.
-    pending: list[tuple[_Node[_T], int, tuple[Any, ...]]] = [(root, 1, ())]
-    while pending:
-        node, index, values = pending.pop()
-        if index == end:
-            if node.value is not None and node.template is not None:
-                found.append((node.value, dict(zip(node.template.param_names, values))))
-                if first:
-                    break
-            continue
+    while index < end:
         part = parts[index]
-        for _, _, child in reversed(node.paths):
-            for stop in range(index + 1, end + 1):
-                pending.append((child, stop, (*values, "/".join(parts[index:stop]))))
-        for segment, single, child in reversed(node.params):
-            matched = segment.match(part) if single is None else single(part)
-            if matched is not None:
-                pending.append(
-                    (
-                        child,
-                        index + 1,
-                        (*values, *matched) if single is None else (*values, matched),
-                    )
-                )
         literal = node.static.get(part)
-        if literal is not None:
-            pending.append((literal, index + 1, values))
-    return found
+        params, paths = node.params, node.paths
+        if not params and not paths:
+            if literal is None:
+                return False
+            node, index = literal, index + 1
+            continue
+        if literal is None and not paths and len(params) == 1 and params[0][1] is not None:
+            value = params[0][1](part)
+            if value is None:
+                return False
+            values.append(value)
+            node, index = params[0][2], index + 1
+            continue
+        mark = len(values)
+        if literal is not None and _search(literal, parts, index + 1, values, found, first):
+            return True
+        for segment, single, child in params:
+            del values[mark:]
+            if single is not None:
+                value = single(part)
+                if value is None:
+                    continue
+                values.append(value)
+            else:
+                matched = segment.match(part)
+                if matched is None:
+                    continue
+                values.extend(matched)
+            if _search(child, parts, index + 1, values, found, first):
+                return True
+        for _, _, child in paths:
+            for stop in range(end, index, -1):
+                del values[mark:]
+                values.append("/".join(parts[index:stop]))
+                if _search(child, parts, stop, values, found, first):
+                    return True
+        return False
+    if node.value is None or node.template is None:
+        return False
+    names = node.template.param_names
+    params_found = {names[0]: values[0]} if len(names) == 1 else dict(zip(names, values))
+    found.append((node.value, params_found))
+    return first

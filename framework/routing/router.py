@@ -337,7 +337,7 @@ class Router(RouteDecorators):
         if "router" not in scope:
             scope["router"] = self
         if scope["type"] == "http":
-            path = route_path(scope)
+            path = route_path(scope) if scope.get("root_path") else scope["path"]
             found = self._http.find(path)
             if found is not None:
                 route = found[0].get(scope["method"])
