@@ -4,6 +4,6 @@
 ``openapi_url`` (``/openapi.json``), and the ``/docs`` and ``/redoc`` pages read it.
 """
 
-from framework.openapi.utils import DocumentationRouter, generate_unique_id, get_openapi
+from framework.openapi.document import DocumentationRouter, generate_unique_id, get_openapi
 
 __all__ = ["DocumentationRouter", "generate_unique_id", "get_openapi"]
