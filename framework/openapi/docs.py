@@ -58,25 +58,30 @@ _BUNDLE_PACKAGE = "swagger_ui_bundle"
 _VERSION_DIR = re.compile(r"swagger-ui-(\d+)\.(\d+)\.(\d+)")
 
 
+# Written as \u escapes inside scripts: "<", ">" and "&" could close the element or open a
+# comment, and JavaScript once refused the two line separators in string literals.
+_SCRIPT_ESCAPES = {ord(char): f"\\u{ord(char):04x}" for char in "<>&\u2028\u2029"}
+
+
 def _script_json(value: Any) -> str:
-    """``value`` as JSON that is safe inside an inline ``<script>``: ``<``, ``>`` and ``&`` are
-    written as ``\\u`` escapes, so no string can close the element or open a comment, and the
-    two line separators JavaScript once refused in literals are escaped too."""
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    for char, escaped in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(char, escaped)
-    return text
+    """``value`` as JSON that is safe inside an inline ``<script>``."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False).translate(_SCRIPT_ESCAPES)
 
 
-def _attr(value: str) -> str:
-    """``value`` escaped for a double-quoted HTML attribute."""
-    return html.escape(value, quote=True)
+def _page(title: str, head: str, body: str, *, viewport: bool = True) -> HTMLResponse:
+    """An HTML page; ``head`` (after the title) and ``body`` are markup, escaped already."""
+    meta = '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+    return HTMLResponse(f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+{meta if viewport else ""}<title>{html.escape(title)}</title>
+{head}</head>
+<body>
+{body}
+</body>
+</html>
+""")
 
 
 # -- offline assets -------------------------------------------------------------------------------
@@ -119,21 +124,19 @@ def offline_assets() -> OfflineAssets | None:
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    best: tuple[tuple[int, int, int], Path] | None = None
-    for location in spec.submodule_search_locations:
-        vendor = Path(location) / "vendor"
-        if not vendor.is_dir():
-            continue
-        for candidate in vendor.iterdir():
-            match = _VERSION_DIR.fullmatch(candidate.name)
-            if match is None:
-                continue
-            version = (int(match[1]), int(match[2]), int(match[3]))
-            if best is None or version > best[0]:
-                best = (version, candidate)
-    if best is None or best[0][0] < _MIN_SWAGGER_UI_MAJOR:
+    vendors = [Path(location) / "vendor" for location in spec.submodule_search_locations]
+    found = [
+        (tuple(map(int, match.groups())), candidate)
+        for vendor in vendors
+        if vendor.is_dir()
+        for candidate in vendor.iterdir()
+        if (match := _VERSION_DIR.fullmatch(candidate.name))
+    ]
+    if not found:
         return None
-    version, directory = best
+    version, directory = max(found, key=lambda pair: pair[0])  # the first of the newest
+    if version[0] < _MIN_SWAGGER_UI_MAJOR:
+        return None
     assets = OfflineAssets(directory=directory, version=".".join(map(str, version)))
     needed = (assets.js_file, assets.css_file, assets.favicon_file)
     if not all((directory / name).is_file() for name in needed):
@@ -182,26 +185,17 @@ def get_swagger_ui_html(
     script.append("window.ui = SwaggerUIBundle(config);")
     if init_oauth:
         script.append(f"window.ui.initOAuth({_script_json(init_oauth)});")
-    body = "\n".join(script)
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<link rel="icon" type="image/png" href="{_attr(swagger_favicon_url or SWAGGER_FAVICON_CDN_URL)}">
-<link rel="stylesheet" href="{_attr(swagger_css_url or SWAGGER_CSS_CDN_URL)}">
-</head>
-<body>
-<div id="swagger-ui"></div>
-<script src="{_attr(swagger_js_url or SWAGGER_JS_CDN_URL)}"></script>
-<script>
-{body}
-</script>
-</body>
-</html>
+    script_text = "\n".join(script)
+    icon = html.escape(swagger_favicon_url or SWAGGER_FAVICON_CDN_URL)
+    head = f"""<link rel="icon" type="image/png" href="{icon}">
+<link rel="stylesheet" href="{html.escape(swagger_css_url or SWAGGER_CSS_CDN_URL)}">
 """
-    return HTMLResponse(page)
+    body = f"""<div id="swagger-ui"></div>
+<script src="{html.escape(swagger_js_url or SWAGGER_JS_CDN_URL)}"></script>
+<script>
+{script_text}
+</script>"""
+    return _page(title, head, body)
 
 
 def get_redoc_html(
@@ -218,25 +212,18 @@ def get_redoc_html(
     public CDN, also with the ``docs-offline`` extra, which ships no ReDoc); ``with_google_fonts``
     adds the fonts ReDoc's theme names (turn it off for a page with no outside requests).
     """
+    icon = html.escape(redoc_favicon_url or REDOC_FAVICON_CDN_URL)
     fonts = (
-        f'<link rel="stylesheet" href="{_attr(REDOC_FONTS_URL)}">\n' if with_google_fonts else ""
+        f'<link rel="stylesheet" href="{html.escape(REDOC_FONTS_URL)}">\n'
+        if with_google_fonts
+        else ""
     )
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<link rel="icon" type="image/png" href="{_attr(redoc_favicon_url or REDOC_FAVICON_CDN_URL)}">
+    head = f"""<link rel="icon" type="image/png" href="{icon}">
 {fonts}<style>body {{ margin: 0; padding: 0; }}</style>
-</head>
-<body>
-<redoc spec-url="{_attr(openapi_url)}"></redoc>
-<script src="{_attr(redoc_js_url or REDOC_JS_CDN_URL)}"></script>
-</body>
-</html>
 """
-    return HTMLResponse(page)
+    body = f"""<redoc spec-url="{html.escape(openapi_url)}"></redoc>
+<script src="{html.escape(redoc_js_url or REDOC_JS_CDN_URL)}"></script>"""
+    return _page(title, head, body)
 
 
 # Hands what the authorization server sent back (in the fragment for the implicit flow, in the
@@ -288,16 +275,5 @@ _OAUTH2_REDIRECT_SCRIPT = """
 def get_swagger_ui_oauth2_redirect_html() -> HTMLResponse:
     """The page Swagger UI's OAuth2 login flows return to: it passes the code or token the
     authorization server sent to the Swagger UI window that opened the login, and closes."""
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Swagger UI: OAuth2 redirect</title>
-</head>
-<body>
-<p id="status">Completing the login...</p>
-<script>{_OAUTH2_REDIRECT_SCRIPT}</script>
-</body>
-</html>
-"""
-    return HTMLResponse(page)
+    body = f'<p id="status">Completing the login...</p>\n<script>{_OAUTH2_REDIRECT_SCRIPT}</script>'
+    return _page("Swagger UI: OAuth2 redirect", "", body, viewport=False)

@@ -1,0 +1,38 @@
+""":class:`DocumentationRouter`: operations the document describes but the app never serves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from typing_extensions import Unpack
+
+from framework.routing import Route, RouteOptions, Router
+
+
+class DocumentationRouter(Router):
+    """Operations that are described in the document but not served: webhooks (``app.webhooks``)
+    and callbacks (``callbacks=router.routes`` on a route).
+
+    Paths are kept as written: a webhook's name (``"new-subscription"``) or a callback's URL
+    expression (``"{$callback_url}/invoices/{$request.body.id}"``). The endpoints' signatures
+    describe the request the API sends, as they would for a route.
+    """
+
+    def add_api_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Sequence[str] | None = None,
+        **options: Unpack[RouteOptions],
+    ) -> None:
+        """Describe ``endpoint`` under ``path`` (any text) and ``methods`` (GET by default)."""
+        full = self.prefix + path
+        merged = self._route_options(options)
+        try:
+            route = Route(full, endpoint, methods=methods, **merged)
+        except ValueError:  # not a route path: described without path parameters
+            route = Route("/", endpoint, methods=methods, **merged)
+            route.path = full
+        self.routes.append(route)  # described only: not in the path index
