@@ -20,7 +20,6 @@ from framework.exception_handlers import DEFAULT_HANDLERS, ExceptionHandler
 from framework.handlers.plan import DependencyOverrides
 from framework.http.datastructures import State, URLPath
 from framework.http.forms import FormLimits
-from framework.http.requests import Request
 from framework.http.responses import JSONResponse, Response
 from framework.middleware import Middleware
 from framework.middleware.errors import ServerErrorMiddleware
@@ -122,7 +121,6 @@ class App(RouteDecorators):
         #: The document ``openapi()`` returns: built on its first call, then kept. Assign your
         #: own (a customised ``get_openapi(...)`` result) to serve that instead.
         self.openapi_schema: dict[str, Any] | None = None
-        self._openapi_body: tuple[Any, str, bytes] | None = None
         self._documentation_routes: list[BaseRoute] = []
         self.root_path = root_path.rstrip("/")
         self.state = State()
@@ -178,7 +176,7 @@ class App(RouteDecorators):
         """The app's OpenAPI document, built from its routes on the first call and kept in
         ``openapi_schema`` (routes added later are not in it unless it is reset to ``None``)."""
         if self.openapi_schema is None:
-            from framework.openapi.utils import get_openapi
+            from framework.openapi import get_openapi
 
             self.openapi_schema = get_openapi(
                 title=self.title,
@@ -197,91 +195,13 @@ class App(RouteDecorators):
             )
         return self.openapi_schema
 
-    def _openapi_json(self, root_path: str) -> bytes:
-        """The document as served: with ``root_path`` first in its servers (when the app runs
-        under a prefix), encoded once per document and root path."""
-        schema = self.openapi()
-        cached = self._openapi_body
-        if cached is not None and cached[0] is schema and cached[1] == root_path:
-            return cached[2]
-        served = schema
-        if root_path and self.root_path_in_servers:
-            urls = {server.get("url") for server in schema.get("servers", [])}
-            if root_path not in urls:
-                served = {**schema, "servers": [{"url": root_path}, *schema.get("servers", [])]}
-        body = JSONResponse(served).body
-        self._openapi_body = (schema, root_path, body)
-        return body
-
     def setup(self) -> None:
         """Add the routes serving the document and the documentation pages (each builds what it
         sends on its first request); override to serve your own. They are left out of
         ``app.routes``, which lists the routes you added; ``app.router.routes`` has them."""
-        before = len(self.router.routes)
-        self._register_documentation_routes()
-        self._documentation_routes = self.router.routes[before:]
+        from framework.openapi import add_documentation_routes
 
-    def _register_documentation_routes(self) -> None:
-        openapi_url = self.openapi_url
-        if not openapi_url:
-            return
-
-        async def openapi(request: Request) -> Response:
-            root_path = request.scope.get("root_path", "").rstrip("/")
-            body = self._openapi_json(root_path)
-            return Response(body, media_type="application/json")
-
-        self.add_api_route(openapi_url, openapi, include_in_schema=False)
-        try:
-            from framework.openapi import docs
-        except ImportError:  # pragma: no cover - the pages are optional
-            return
-        if self.docs_url:
-            # With the docs-offline extra, Swagger UI's files are served here, not from a CDN.
-            assets = docs.offline_assets()
-            assets_url = self.docs_url.rstrip("/") + "/assets"
-            if assets is not None:
-                from framework.staticfiles import StaticFiles
-
-                self.mount(assets_url, StaticFiles(directory=assets.directory))
-
-            async def swagger_ui_html(request: Request) -> Response:
-                root_path = request.scope.get("root_path", "").rstrip("/")
-                redirect = self.swagger_ui_oauth2_redirect_url
-                urls = assets.urls(root_path + assets_url) if assets is not None else {}
-                return docs.get_swagger_ui_html(
-                    openapi_url=root_path + openapi_url,
-                    title=f"{self.title} - Swagger UI",
-                    swagger_js_url=urls.get("swagger_js_url"),
-                    swagger_css_url=urls.get("swagger_css_url"),
-                    swagger_favicon_url=urls.get("swagger_favicon_url"),
-                    oauth2_redirect_url=root_path + redirect if redirect else None,
-                    init_oauth=self.swagger_ui_init_oauth,
-                    swagger_ui_parameters=self.swagger_ui_parameters,
-                )
-
-            self.add_api_route(self.docs_url, swagger_ui_html, include_in_schema=False)
-            redirect_page = getattr(docs, "get_swagger_ui_oauth2_redirect_html", None)
-            if self.swagger_ui_oauth2_redirect_url and redirect_page is not None:
-
-                async def swagger_ui_redirect() -> Response:
-                    page: Response = redirect_page()
-                    return page
-
-                self.add_api_route(
-                    self.swagger_ui_oauth2_redirect_url,
-                    swagger_ui_redirect,
-                    include_in_schema=False,
-                )
-        if self.redoc_url:
-
-            async def redoc_html(request: Request) -> Response:
-                root_path = request.scope.get("root_path", "").rstrip("/")
-                return docs.get_redoc_html(
-                    openapi_url=root_path + openapi_url, title=f"{self.title} - ReDoc"
-                )
-
-            self.add_api_route(self.redoc_url, redoc_html, include_in_schema=False)
+        self._documentation_routes = add_documentation_routes(self)
 
     # -- routes ---------------------------------------------------------------------------------
 
