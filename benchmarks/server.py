@@ -27,7 +27,7 @@ from pathlib import Path
 
 from benchmarks.apps import APP_NAMES
 from benchmarks.endpoints import BY_NAME, ENDPOINTS, Endpoint
-from benchmarks.run import LABELS, _table, _version
+from benchmarks.run import LABELS, _print, _table, _version
 from benchmarks.serving import (
     SERVER_KINDS,
     Pinning,
@@ -42,8 +42,9 @@ from benchmarks.serving import (
 )
 from benchmarks.wrk import WrkError, WrkResult, lua_script, run_wrk, wrk_command, wrk_version
 
-VERSIONED = ["framework", "pydantic", "starlette", "fastapi", "uvicorn", "granian", "uvloop"]
-VERSIONED += ["httptools"]
+VERSIONED = ("framework", "pydantic", "starlette", "fastapi", "uvicorn", "granian", "uvloop")
+VERSIONED += ("httptools",)
+"""The distributions whose versions head the output (wrk's comes after them)."""
 
 SERVER_OVERHEAD_SECONDS = 5
 """Rough seconds per server kind for starting, checking and stopping its servers (estimate)."""
@@ -59,12 +60,8 @@ class Outcome:
     """wrk's error counts, one line per run that had any."""
 
     def best(self, app: str, endpoint: str) -> WrkResult:
+        """The round with the highest rate: noise only ever lowers a rate."""
         return max(self.rounds[app, endpoint], key=lambda result: result.rate)
-
-
-def _print(*lines: str) -> None:
-    for line in lines:
-        print(line, flush=True)
 
 
 # -- measuring ----------------------------------------------------------------------------------
@@ -79,6 +76,7 @@ class Load:
         self.scripts = scripts
 
     def once(self, server: Server, endpoint: Endpoint, duration: int) -> WrkResult:
+        """Load ``server`` on ``endpoint`` for ``duration`` seconds; wrk's counters."""
         command = wrk_command(
             server.port,
             endpoint,
@@ -120,6 +118,7 @@ class Load:
     def _record(
         self, outcome: Outcome, server: Server, endpoint: Endpoint, when: str, duration: int
     ) -> WrkResult:
+        """:meth:`once`, noting in ``outcome`` anything wrk counted as an error."""
         result = self.once(server, endpoint, duration)
         problems = result.problems(endpoint)
         if problems:
@@ -147,11 +146,15 @@ def measure_kind(kind: str, args: argparse.Namespace, pinning: Pinning, workdir:
 
 
 def _geomean(values: Sequence[float]) -> float:
+    if min(values) <= 0:  # a run without a single response, listed among the errors
+        return 0.0
     return math.exp(sum(math.log(value) for value in values) / len(values))
 
 
 def _versus(ours: float, theirs: float) -> str:
     """Our rate against theirs, in words: "1.5x faster" (ours serves 1.5 times as many)."""
+    if not (ours and theirs):
+        return "-"
     ratio = ours / theirs
     return f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
 
@@ -165,12 +168,14 @@ def _ratio_columns(apps: Sequence[str]) -> list[str]:
 
 
 def _row(label: str, rates: dict[str, float], apps: Sequence[str], flags: set[str]) -> list[str]:
+    """One table row: the rates (``!`` after those of the apps in ``flags``), then ours against
+    the others."""
     cells = [label, *(f"{rates[app]:,.0f}" + ("!" if app in flags else "") for app in apps)]
     if "ours" in apps:
         ours = rates["ours"]
         cells += [_versus(ours, rates[app]) for app in ("starlette", "fastapi") if app in apps]
         if "raw" in apps:
-            cells.append(f"{ours / rates['raw']:.2f}")
+            cells.append(f"{ours / rates['raw']:.2f}" if rates["raw"] else "-")
     return cells
 
 
@@ -186,10 +191,11 @@ def report(outcome: Outcome, args: argparse.Namespace) -> None:
         rows.append(_row(endpoint.name, {a: b.rate for a, b in best.items()}, apps, flags))
     rows.append(_row("geometric mean", {a: _geomean(v) for a, v in columns.items()}, apps, set()))
     header = ["endpoint", *(LABELS[app] for app in apps), *_ratio_columns(apps)]
+    warmup = f"{args.warmup} s warm-up first" if args.warmup else "no warm-up"
     _print(
         "",
         f"== {outcome.kind}: requests/s, best of {args.rounds} rounds of {args.duration} s "
-        f"(wrk: 1 thread, {args.connections} connections; {args.warmup} s warm-up first) ==",
+        f"(wrk: 1 thread, {args.connections} connections; {warmup}) ==",
         *_table(header, rows),
     )
     if "ours" in apps and len(apps) > 1:
@@ -209,10 +215,11 @@ def report(outcome: Outcome, args: argparse.Namespace) -> None:
 
 
 def _noise(outcome: Outcome) -> str:
+    """How far below the best round the median one was, on average and at worst."""
     spreads = []
     for results in outcome.rounds.values():
         rates = [result.rate for result in results]
-        spreads.append(1 - statistics.median(rates) / max(rates))
+        spreads.append(1 - statistics.median(rates) / max(rates) if max(rates) else 1.0)
     return (
         f"Noise: the median round is on average {sum(spreads) / len(spreads):.1%} below the best "
         f"(worst case {max(spreads):.1%})."
@@ -254,6 +261,7 @@ def _choices(kind: str, allowed: Sequence[str]) -> Callable[[str], list[str]]:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The options; ``endpoints`` becomes a list of :class:`Endpoint` in the tables' order."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.server", description=__doc__.split("\n\n")[1]
     )
@@ -310,6 +318,8 @@ def _stopped_by_sigterm() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; the exit status is 0, or 1 when an answer was wrong, a server failed or
+    wrk reported errors, 2 when wrk or granian is missing, 130/143 when interrupted."""
     args = parse_args(argv)
     wrk = wrk_version()
     if wrk is None:

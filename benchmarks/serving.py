@@ -130,6 +130,7 @@ class Server:
         return f"{self.kind} serving {self.app}"
 
     def log_tail(self, lines: int = 20) -> str:
+        """The last lines of the server's output, for error messages."""
         try:
             text = self.log.read_text(errors="replace")
         except OSError:
@@ -162,6 +163,7 @@ def _environment() -> dict[str, str]:
 
 
 def _spawn(kind: str, app: str, log_dir: Path, pinning: Pinning) -> Server:
+    """Start serving ``app`` with ``kind``, pinned, its output in a log under ``log_dir``."""
     # Everything that can fail or take time comes before the process exists, so that nothing
     # can come between starting it and handing it to the caller, who stops it.
     not_found = not_found_body(app)
