@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint typecheck pytest bench clean
+.PHONY: serve test lint typecheck pytest bench bench-server clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.run
+
+# wrk is a Debian package, installed when missing (with sudo unless root). The package lists are
+# refreshed only when the first attempt fails, as it does on a machine that never fetched them.
+bench-server: $(VENV)/.installed-dev
+	@command -v wrk >/dev/null || { \
+		apt="$$([ "$$(id -u)" -eq 0 ] || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get"; \
+		$$apt install -y wrk || { $$apt update && $$apt install -y wrk; }; \
+	}
+	$(BIN)/python -m benchmarks.server
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist .bench
