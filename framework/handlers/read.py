@@ -142,68 +142,86 @@ def _cookie_map(ctx: Context) -> Any:
     return cookies
 
 
-def _collector(location: str, group: LocationGroup) -> Callable[[Context], dict[str, Any]]:
+Collect = Callable[[Context], dict[str, Any]]
+
+
+def _collector(location: str, group: LocationGroup) -> Collect:
     """The raw input of ``group``'s validator: each wanted value under the key the validator
     reads (a ``list[...]`` parameter collects every repeated value; otherwise a repeated query
     value keeps its last, a repeated header its first). A parameter model also gets every other
     value of the location under its own name, so that its ``extra`` setting applies."""
     keys = group.model_keys or {spec.alias: spec.alias for spec in group.specs}
     many = {spec.alias: spec.sequence for spec in group.specs}
-    model = group.model_param is not None
     # A field's own name (where it differs from its wire name) is not an extra value.
-    not_extra = {key for wire, key in keys.items() if key != wire}
+    extras = None
+    if group.model_param is not None:
+        extras = {key for wire, key in keys.items() if key != wire}
     if location == "header":
-        byte_keys = {wire.encode("latin-1"): wire for wire in keys}
-
-        def collect_headers(ctx: Context) -> dict[str, Any]:
-            raw: dict[str, Any] = {}
-            extras: list[tuple[str, str]] = []
-            for name, value in ctx.scope["headers"]:
-                wire = byte_keys.get(name)
-                if wire is None:
-                    if model:
-                        extras.append((name.decode("latin-1"), value.decode("latin-1")))
-                    continue
-                key = keys[wire]
-                if many[wire]:
-                    raw.setdefault(key, []).append(value.decode("latin-1"))
-                elif key not in raw:
-                    raw[key] = value.decode("latin-1")
-            return _add_extras(raw, extras, not_extra) if extras else raw
-
-        return collect_headers
+        return _header_collector(keys, many, extras)
     if location == "query":
+        return _query_collector(keys, many, extras)
+    return _mapping_collector(
+        _cookie_map if location == "cookie" else _path_map, keys, many, extras
+    )
 
-        def collect_query(ctx: Context) -> dict[str, Any]:
-            raw: dict[str, Any] = {}
-            extras: list[tuple[str, str]] = []
-            pairs = ctx.query
-            if pairs is None:
-                pairs = ctx.query = parse_query(ctx.scope.get("query_string", b""))
-            for name, value in pairs:
-                key = keys.get(name)
-                if key is None:
-                    if model:
-                        extras.append((name, value))
-                elif many[name]:
-                    raw.setdefault(key, []).append(value)
-                else:
-                    raw[key] = value
-            return _add_extras(raw, extras, not_extra) if extras else raw
 
-        return collect_query
-    source = _cookie_map if location == "cookie" else _path_map
+def _header_collector(
+    keys: dict[str, str], many: dict[str, bool], extras: set[str] | None
+) -> Collect:
+    byte_keys = {wire.encode("latin-1"): wire for wire in keys}
 
     def collect(ctx: Context) -> dict[str, Any]:
+        raw: dict[str, Any] = {}
+        others: list[tuple[str, str]] = []
+        for name, value in ctx.scope["headers"]:
+            wire = byte_keys.get(name)
+            if wire is None:
+                if extras is not None:
+                    others.append((name.decode("latin-1"), value.decode("latin-1")))
+            elif many[wire]:
+                raw.setdefault(keys[wire], []).append(value.decode("latin-1"))
+            elif keys[wire] not in raw:
+                raw[keys[wire]] = value.decode("latin-1")
+        return _add_extras(raw, others, extras) if others else raw
+
+    return collect
+
+
+def _query_collector(
+    keys: dict[str, str], many: dict[str, bool], extras: set[str] | None
+) -> Collect:
+    def collect(ctx: Context) -> dict[str, Any]:
+        raw: dict[str, Any] = {}
+        others: list[tuple[str, str]] = []
+        pairs = ctx.query
+        if pairs is None:
+            pairs = ctx.query = parse_query(ctx.scope.get("query_string", b""))
+        for name, value in pairs:
+            key = keys.get(name)
+            if key is None:
+                if extras is not None:
+                    others.append((name, value))
+            elif many[name]:
+                raw.setdefault(key, []).append(value)
+            else:
+                raw[key] = value
+        return _add_extras(raw, others, extras) if others else raw
+
+    return collect
+
+
+def _mapping_collector(
+    source: Callable[[Context], Any],
+    keys: dict[str, str],
+    many: dict[str, bool],
+    extras: set[str] | None,
+) -> Collect:
+    def collect(ctx: Context) -> dict[str, Any]:
         found = source(ctx)
-        raw = {
-            keys[wire]: [found[wire]] if many[wire] else found[wire]
-            for wire in keys
-            if wire in found
-        }
-        if model:
-            extras = [(name, value) for name, value in found.items() if name not in keys]
-            return _add_extras(raw, extras, not_extra)
+        raw = {keys[w]: [found[w]] if many[w] else found[w] for w in keys if w in found}
+        if extras is not None:
+            others = [(name, value) for name, value in found.items() if name not in keys]
+            return _add_extras(raw, others, extras)
         return raw
 
     return collect
@@ -214,13 +232,13 @@ def _path_map(ctx: Context) -> Any:
 
 
 def _add_extras(
-    raw: dict[str, Any], extras: list[tuple[str, str]], not_extra: set[str]
+    raw: dict[str, Any], others: list[tuple[str, str]], not_extra: set[str] | None
 ) -> dict[str, Any]:
     grouped: dict[str, list[str]] = {}
-    for name, value in extras:
+    for name, value in others:
         grouped.setdefault(name, []).append(value)
     for name, found in grouped.items():
-        if name not in not_extra:
+        if not_extra is None or name not in not_extra:
             raw[name] = found[0] if len(found) == 1 else found
     return raw
 
@@ -262,9 +280,7 @@ def location_reader(group: LocationGroup) -> Reader:
     return read
 
 
-def _text_reader(
-    location: str, collect: Callable[[Context], dict[str, Any]], specs: Sequence[FieldSpec]
-) -> Reader:
+def _text_reader(location: str, collect: Collect, specs: Sequence[FieldSpec]) -> Reader:
     """A group of unconstrained text parameters: a value that is there (or has a default) is
     valid as it is; a missing one is reported as pydantic reports it."""
     fields = tuple((spec.name, spec.alias, spec.field.default) for spec in specs)
