@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter
-from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined, SchemaValidator
 
 from framework.background import BackgroundTasks
@@ -45,6 +44,7 @@ from framework.handlers.params import (
     SecurityScopes,
 )
 from framework.handlers.validators import (
+    FieldSpec,
     Validate,
     fail_fast_schema,
     is_plain_text,
@@ -75,23 +75,6 @@ _TRUSTED_PATH_TYPES: dict[str, tuple[Any, ...]] = {
 
 
 # -- compiled pieces ------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(eq=False)
-class FieldSpec:
-    """One parameter read from the request: its Python name, its name on the wire, and the
-    pydantic field (type, default, constraints) that validates it."""
-
-    name: str
-    alias: str
-    annotation: Any
-    field: FieldInfo
-    marker: Param
-    sequence: bool
-
-    @property
-    def required(self) -> bool:
-        return self.field.is_required()
 
 
 @dataclasses.dataclass(eq=False)

@@ -31,9 +31,7 @@ from framework.background import BackgroundTasks
 from framework.concurrency import run_in_threadpool
 from framework.exception_handlers import answer_websocket_error, answer_with_handler
 from framework.exceptions import (
-    HTTPException,
     RequestValidationError,
-    ResponseValidationError,
     WebSocketRequestValidationError,
 )
 from framework.handlers.plan import Plan
@@ -46,11 +44,13 @@ from framework.http.responses import JSONResponse, Response
 from framework.http.websockets import WebSocket
 from framework.types import Receive, Scope, Send
 
-__all__ = ["Answering", "RequestFunction", "prepare_http", "prepare_websocket"]
+__all__ = ["Answering", "RequestFunction", "prepare_http", "prepare_websocket", "send_json"]
 
 RequestFunction = Callable[[Scope, Receive, Send], Awaitable[None]]
 """What a route runs per request: an ASGI call."""
 Answer = Callable[[Any, Scope, Receive, Send, "Context | None"], Awaitable[None]]
+"""Turns what the endpoint returned into the sending of the answer (an awaitable). It raises
+before anything is sent when the value does not fit the response model."""
 
 _JSON_TYPE = (b"content-type", b"application/json")
 
@@ -70,26 +70,18 @@ class Answering:
 def prepare_http(plan: Plan, answering: Answering, path_names: tuple[str, ...]) -> RequestFunction:
     """The request function of an HTTP route whose endpoint's plan is ``plan``."""
     root = plan.root
+    endpoint = root.call if root.is_async else _in_thread(root.call)
     steps = [step.dependant for step in plan.steps]
     makes_request = plan.bodies or any(d.connection_param is not None for d in steps)
     merges = any(d.response_param is not None or d.background_param is not None for d in steps)
     answer = _answer(answering, merged=bool(makes_request or merges))
-    direct = (
-        len(plan.steps) == 1
-        and not root.groups
-        and root.body is None
-        and root.connection_param is root.response_param is None
-        and root.background_param is root.scopes_param is None
-        and all(name == alias for name, alias in root.trusted_path)
-        and len(root.trusted_path) == len(path_names)
+    only_path = len(root.trusted_path) == len(path_names) and all(
+        name == alias for name, alias in root.trusted_path
     )
-    if direct:
-        call = root.call
-        if not root.is_async:
-            call = _in_thread(call)
-        return _direct(call, answer)
+    injects = (root.connection_param, root.response_param, root.background_param, root.scopes_param)
+    if len(steps) == 1 and only_path and not root.groups and root.body is None and not any(injects):
+        return _direct(endpoint, answer)
     limits = (answering.max_body_size, answering.form_limits)
-    endpoint = root.call if root.is_async else _in_thread(root.call)
     return _planned(Program(plan), endpoint, answer, limits)
 
 
@@ -97,19 +89,18 @@ def _in_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     return lambda **values: run_in_threadpool(function, **values)
 
 
-def _direct(call: Callable[..., Awaitable[Any]], answer: Answer) -> RequestFunction:
+def _direct(endpoint: Callable[..., Awaitable[Any]], answer: Answer) -> RequestFunction:
+    """An endpoint whose parameters are the route's converted path parameters, or none."""
+
     async def handle(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            result = await call(**scope["path_params"])
-        except Exception as exc:
+            result = await endpoint(**scope["path_params"])
+            reply = answer(result, scope, receive, send, None)
+        except Exception as exc:  # nothing has been sent yet
             if not await answer_with_handler(exc, scope, receive, send):
                 raise
             return
-        try:
-            await answer(result, scope, receive, send, None)
-        except ResponseValidationError as exc:  # raised before anything is sent
-            if not await answer_with_handler(exc, scope, receive, send):
-                raise
+        await reply
 
     return handle
 
@@ -120,6 +111,7 @@ def _planned(
     answer: Answer,
     limits: tuple[int | None, FormLimits | None],
 ) -> RequestFunction:
+    """An endpoint with values to read, dependencies to run, or both."""
     steps, arguments = program.steps, program.arguments
 
     async def handle(scope: Scope, receive: Receive, send: Send) -> None:
@@ -128,15 +120,12 @@ def _planned(
             try:
                 values = arguments(ctx, await run(program, ctx) if steps else ())
                 result = await endpoint(**values)
-            except Exception as exc:
+                reply = answer(result, scope, receive, send, ctx)
+            except Exception as exc:  # nothing has been sent yet
                 if not await answer_with_handler(exc, scope, receive, send, _request(ctx)):
                     raise
                 return
-            try:
-                await answer(result, scope, receive, send, ctx)
-            except ResponseValidationError as exc:  # raised before anything is sent
-                if not await answer_with_handler(exc, scope, receive, send, _request(ctx)):
-                    raise
+            await reply
         finally:
             if isinstance(ctx.connection, Request):
                 await ctx.connection.close()
@@ -145,16 +134,16 @@ def _planned(
         # ``yield`` dependencies: their code after ``yield`` runs once the answer is sent, and
         # sees the endpoint's exception first if it raised.
         ctx = Context(scope, receive, send, limits)
-        answered = False
+        replied = False
         try:
             async with contextlib.AsyncExitStack() as ctx.stack:
                 values = arguments(ctx, await run(program, ctx))
                 result = await endpoint(**values)
-                answered = True
-                await answer(result, scope, receive, send, ctx)
+                reply = answer(result, scope, receive, send, ctx)
+                replied = True
+                await reply
         except Exception as exc:
-            # A response model mismatch is found before anything is sent: still answerable.
-            if answered and not isinstance(exc, ResponseValidationError):
+            if replied:  # the answer has started
                 raise
             if not await answer_with_handler(exc, scope, receive, send, _request(ctx)):
                 raise
@@ -162,7 +151,7 @@ def _planned(
         finally:
             if isinstance(ctx.connection, Request):
                 await ctx.connection.close()
-        if not answered:
+        if not replied:
             raise RuntimeError(
                 "No response to send: the endpoint raised an exception that a yield dependency "
                 "caught without raising it again (re-raise it, or raise another one, in the "
@@ -183,7 +172,7 @@ def _request(ctx: Context) -> Request | None:
 def _answer(answering: Answering, merged: bool) -> Answer:
     """The route's answer to what its endpoint returned. ``merged``: a callable may have asked
     for the ``Response`` or ``BackgroundTasks`` (merged into the answer), or made a ``Request``
-    (whose body a streaming answer must not steal)."""
+    (whose body a streaming answer must not take)."""
     status = answering.status_code
     if status < 200 or status in (204, 304):
         plain = _empty_answer(status)
@@ -195,52 +184,50 @@ def _answer(answering: Answering, merged: bool) -> Answer:
 
 
 def _json_answer(serializer: ResponseSerializer, status: int) -> Answer:
-    async def answer(
+    def answer(
         result: Any, scope: Scope, receive: Receive, send: Send, ctx: Context | None
-    ) -> None:
+    ) -> Awaitable[None]:
         if isinstance(result, Response):
-            await result(scope, receive, send)
-            return
-        body = serializer.serialize(result)
-        headers = [(b"content-length", str(len(body)).encode("latin-1")), _JSON_TYPE]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        if scope["method"] == "HEAD":
-            body = b""
-        await send({"type": "http.response.body", "body": body})
+            return result(scope, receive, send)
+        return send_json(send, status, serializer.serialize(result), scope["method"] == "HEAD")
 
     return answer
+
+
+async def send_json(send: Send, status: int, body: bytes, head: bool = False) -> None:
+    """The JSON answer: a start with its two headers, and the body (none for ``HEAD``)."""
+    headers = [(b"content-length", str(len(body)).encode("latin-1")), _JSON_TYPE]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
 
 
 def _empty_answer(status: int) -> Answer:
     """1xx, 204 and 304 answers have no body: what the endpoint returned is not sent."""
 
-    async def answer(
+    def answer(
         result: Any, scope: Scope, receive: Receive, send: Send, ctx: Context | None
-    ) -> None:
-        if isinstance(result, Response):
-            await result(scope, receive, send)
-            return
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
+    ) -> Awaitable[None]:
+        response = result if isinstance(result, Response) else Response(status_code=status)
+        return response(scope, receive, send)
 
     return answer
 
 
 def _class_answer(answering: Answering) -> Answer:
-    async def answer(
+    def answer(
         result: Any, scope: Scope, receive: Receive, send: Send, ctx: Context | None
-    ) -> None:
-        if not isinstance(result, Response):
-            result = _response(answering, result, None, None)
-        await result(scope, receive, send)
+    ) -> Awaitable[None]:
+        if isinstance(result, Response):
+            return result(scope, receive, send)
+        return _response(answering, result, None, None)(scope, receive, send)
 
     return answer
 
 
 def _merged_answer(answering: Answering, plain: Answer) -> Answer:
-    async def answer(
+    def answer(
         result: Any, scope: Scope, receive: Receive, send: Send, ctx: Context | None
-    ) -> None:
+    ) -> Awaitable[None]:
         assert ctx is not None
         sub_response, background = ctx.sub_response, ctx.background
         if isinstance(result, Response):
@@ -251,20 +238,14 @@ def _merged_answer(answering: Answering, plain: Answer) -> Answer:
                 result.background = background
             response = result
         elif sub_response is None and background is None:
-            await plain(result, scope, receive, send, ctx)
-            return
+            return plain(result, scope, receive, send, ctx)
         else:
             response = _response(answering, result, sub_response, background)
         request = ctx.connection
         if isinstance(request, Request) and response.watches_disconnect:
             # The body may be read while streaming, when a 413 could no longer be sent.
-            try:
-                receive = request.streaming_receive()
-            except HTTPException as exc:
-                if not await answer_with_handler(exc, scope, receive, send, request):
-                    raise
-                return
-        await response(scope, receive, send)
+            receive = request.streaming_receive()
+        return response(scope, receive, send)
 
     return answer
 

@@ -6,20 +6,38 @@ parameters or models can use the same one: each builder here is cached by what i
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import typing
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined, SchemaValidator, core_schema
 
-if TYPE_CHECKING:
-    from framework.handlers.compile import FieldSpec
+from framework.handlers.params import Param
 
 _CONFIG = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
 Validate = Callable[[dict[str, Any]], Any]
 """A validator: the raw values of a location in, the validated ones (a dict or a model) out."""
+
+
+@dataclasses.dataclass(eq=False)
+class FieldSpec:
+    """One parameter read from the request: its Python name, its name on the wire, and the
+    pydantic field (type, default, constraints) that validates it."""
+
+    name: str
+    alias: str
+    annotation: Any
+    field: FieldInfo
+    marker: Param
+    sequence: bool
+
+    @property
+    def required(self) -> bool:
+        return self.field.is_required()
 
 
 class _Same:
