@@ -118,16 +118,16 @@ def _planned(
         ctx = Context(scope, receive, send, limits)
         try:
             try:
-                values = arguments(ctx, await run(program, ctx) if steps else ())
+                values = await run(program, ctx) if steps else arguments(ctx, [])
                 result = await endpoint(**values)
                 reply = answer(result, scope, receive, send, ctx)
             except Exception as exc:  # nothing has been sent yet
-                if not await answer_with_handler(exc, scope, receive, send, _request(ctx)):
+                if not await answer_with_handler(exc, scope, receive, send, ctx.connection):
                     raise
                 return
             await reply
         finally:
-            if isinstance(ctx.connection, Request):
+            if ctx.connection is not None:  # the Request a step made
                 await ctx.connection.close()
 
     async def handle_with_exits(scope: Scope, receive: Receive, send: Send) -> None:
@@ -137,7 +137,7 @@ def _planned(
         replied = False
         try:
             async with contextlib.AsyncExitStack() as ctx.stack:
-                values = arguments(ctx, await run(program, ctx))
+                values = await run(program, ctx)
                 result = await endpoint(**values)
                 reply = answer(result, scope, receive, send, ctx)
                 replied = True
@@ -145,11 +145,11 @@ def _planned(
         except Exception as exc:
             if replied:  # the answer has started
                 raise
-            if not await answer_with_handler(exc, scope, receive, send, _request(ctx)):
+            if not await answer_with_handler(exc, scope, receive, send, ctx.connection):
                 raise
             return
         finally:
-            if isinstance(ctx.connection, Request):
+            if ctx.connection is not None:  # the Request a step made
                 await ctx.connection.close()
         if not replied:
             raise RuntimeError(
@@ -159,11 +159,6 @@ def _planned(
             )
 
     return handle_with_exits if program.plan.exits else handle
-
-
-def _request(ctx: Context) -> Request | None:
-    connection = ctx.connection
-    return connection if isinstance(connection, Request) else None
 
 
 # -- answers ----------------------------------------------------------------------------------------
@@ -241,8 +236,8 @@ def _merged_answer(answering: Answering, plain: Answer) -> Answer:
             return plain(result, scope, receive, send, ctx)
         else:
             response = _response(answering, result, sub_response, background)
-        request = ctx.connection
-        if isinstance(request, Request) and response.watches_disconnect:
+        request: Request | None = ctx.connection
+        if request is not None and response.watches_disconnect:
             # The body may be read while streaming, when a 413 could no longer be sent.
             receive = request.streaming_receive()
         return response(scope, receive, send)
@@ -294,7 +289,7 @@ def prepare_websocket(plan: Plan) -> RequestFunction:
         ctx = Context(scope, receive, send, connection=websocket)
         try:
             async with contextlib.AsyncExitStack() as ctx.stack:
-                await endpoint(**program.arguments(ctx, await run(program, ctx)))
+                await endpoint(**await run(program, ctx))
         except RequestValidationError as exc:
             error = WebSocketRequestValidationError(exc.errors())
             await answer_websocket_error(error, websocket)

@@ -10,6 +10,7 @@ query string, the cookies, the body) is kept on the :class:`Context` for the nex
 from __future__ import annotations
 
 import contextlib
+import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -76,7 +77,7 @@ class Context:
         self.receive = receive
         self.send = send
         self.limits = limits  # the route's (max_body_size, form_limits), for its Request
-        self.connection: Request | WebSocket | None = connection
+        self.connection: Any = connection  # the Request (made when asked for) or the WebSocket
         self.errors: list[dict[str, Any]] = []
         self.query: list[tuple[str, str]] | None = None
         self.cookies: dict[str, str] | None = None
@@ -89,7 +90,7 @@ class Context:
 
     @property
     def request(self) -> Request:
-        """The request, created the first time a step asks for it."""
+        """The request (of an HTTP route), created the first time a step asks for it."""
         connection = self.connection
         if connection is None:
             max_body_size, form_limits = self.limits
@@ -100,9 +101,7 @@ class Context:
                 max_body_size=max_body_size,
                 form_limits=form_limits,
             )
-        if not isinstance(connection, Request):
-            raise RuntimeError("Body parameters need an HTTP request")
-        return connection
+        return typing.cast(Request, connection)
 
     def response(self) -> Response:
         """The ``Response`` a callable asked for, to set headers, cookies or a status on."""
@@ -307,7 +306,7 @@ def _is_json(content_type: bytes | None) -> bool:
     return media == b"application/json" or media.endswith(b"+json")
 
 
-async def read_json_body(ctx: Context) -> None:
+async def read_json_body(*, ctx: Context) -> None:
     """Read the whole body (once, before any callable runs), for the JSON body readers."""
     ctx.body = await ctx.request.body()
     ctx.json_body = _is_json(raw_header(ctx.scope, b"content-type"))
@@ -316,7 +315,7 @@ async def read_json_body(ctx: Context) -> None:
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-async def form_values(ctx: Context, specs: Sequence[FieldSpec]) -> None:
+async def form_values(*, ctx: Context, specs: Sequence[FieldSpec]) -> None:
     """Parse the form (once, before any callable runs) and keep the values ``specs`` want, by
     alias: an empty field, or a file input with no file chosen, counts as not sent; a ``File``
     parameter typed ``bytes`` gets the file's content. Another content type reads as an empty

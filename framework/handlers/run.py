@@ -12,7 +12,9 @@ whose values failed is not called, and all of them are raised together as one
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+import functools
+import typing
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -36,28 +38,23 @@ from framework.types import UNSET
 __all__ = ["Program", "run"]
 
 Gather = Callable[[Context, list[Any]], "dict[str, Any] | None"]
-Call = Callable[[Context, dict[str, Any]], Awaitable[Any]]
 
 
 # -- steps ------------------------------------------------------------------------------------------
 
 
-def _call(dependant: Dependant) -> Call:
-    """How a step calls its callable: awaited, in a worker thread, or entered into the exit
-    stack (a ``yield`` dependency, whose code after ``yield`` runs once the answer is sent)."""
+def _call(dependant: Dependant) -> tuple[Callable[..., Any], bool]:
+    """What a step calls with its values, and whether the result is a context manager to enter
+    into the exit stack (a ``yield`` dependency, whose code after ``yield`` runs once the answer
+    is sent). Sync callables run in a worker thread."""
     function, manager = dependant.call, dependant.context_manager
     if manager is not None:
         if dependant.is_async:
-            return lambda ctx, values: _stack(ctx).enter_async_context(manager(**values))
-        return lambda ctx, values: _stack(ctx).enter_async_context(_Threaded(manager(**values)))
+            return manager, True
+        return lambda **values: _Threaded(manager(**values)), True
     if dependant.is_async:
-        return lambda ctx, values: function(**values)
-    return lambda ctx, values: run_in_threadpool(function, **values)
-
-
-def _stack(ctx: Context) -> contextlib.AsyncExitStack:
-    assert ctx.stack is not None, "a yield dependency runs inside its route's exit stack"
-    return ctx.stack
+        return function, False
+    return lambda **values: run_in_threadpool(function, **values), False
 
 
 def _readers(step: Step) -> list[Reader]:
@@ -90,15 +87,16 @@ def _injector(name: str, make: Callable[[Context], Any]) -> Reader:
     return inject
 
 
-def _gather(step: Step, offset: int) -> Gather:
-    """The arguments of a step: its dependencies' results and what it reads; None when one
-    of them failed (the step is then not called, and the errors are kept for the answer).
+def _gather(step: Step, offset: int, final: bool = False) -> Gather:
+    """The arguments of a step: its dependencies' results and what it reads; None when one of
+    them failed (the step is then not called, and the errors are kept for the answer), or, for
+    the ``final`` step (the handler), every problem found raised together.
     ``offset``: the slots taken by steps before the plan's own (the body)."""
     inputs = tuple((name, slot + offset) for name, slot in step.inputs)
     # Path parameters whose converter already gave the declared type are passed on as they are.
     trusted = step.dependant.trusted_path
     readers = _readers(step)
-    if not readers and not trusted:
+    if not readers and not trusted and not final:
 
         def gather_results(ctx: Context, results: list[Any]) -> dict[str, Any] | None:
             values = {}
@@ -127,60 +125,67 @@ def _gather(step: Step, offset: int) -> Gather:
         before = len(errors)
         for read in readers:
             read(ctx, values)
-        return values if usable and len(errors) == before else None
+        if usable and len(errors) == before:
+            return values
+        if final:
+            raise RequestValidationError(errors, body=ctx.parsed_body())
+        return None
 
     return gather
 
 
-def _body_step(plan: Plan) -> tuple[Gather, Call] | None:
+def _body_step(plan: Plan) -> tuple[Gather, Callable[..., Any], bool] | None:
     """Reading the body (or the form) once, before any callable runs, when one of them has
-    body parameters."""
+    body parameters: a step whose only value is the context."""
     if not plan.bodies:
         return None
+    read = read_json_body
     if plan.bodies[0].form:
-        specs = [spec for body in plan.bodies for spec in body.specs]
-        return _no_values, lambda ctx, values: form_values(ctx, specs)
-    return _no_values, lambda ctx, values: read_json_body(ctx)
+        read = functools.partial(form_values, specs=[s for b in plan.bodies for s in b.specs])
+    return _the_context, read, False
 
 
-def _no_values(ctx: Context, results: list[Any]) -> dict[str, Any]:
-    return {}
+def _the_context(ctx: Context, results: list[Any]) -> dict[str, Any]:
+    return {"ctx": ctx}
 
 
 class Program:
-    """A plan in the form :func:`run` loops over: a (gather, call) pair per step before the
-    handler (none when the handler has no dependencies and no body), and the handler's own
-    gather. ``plan.exits``: whether a ``yield`` dependency needs ``ctx.stack``."""
+    """A plan in the form :func:`run` loops over: a (gather, call, enters) step per callable
+    before the handler (none when the handler has no dependencies and no body), and the
+    handler's own gather, ``arguments``. ``plan.exits``: whether a ``yield`` dependency needs
+    ``ctx.stack``."""
 
-    __slots__ = ("gather", "plan", "steps")
+    __slots__ = ("arguments", "plan", "steps")
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         body = _body_step(plan)
         offset = 0 if body is None else 1
-        steps = [(_gather(step, offset), _call(step.dependant)) for step in plan.steps[:-1]]
+        steps = [(_gather(step, offset), *_call(step.dependant)) for step in plan.steps[:-1]]
         if body is not None:
             steps.insert(0, body)
-        self.steps = tuple(steps)
-        self.gather = _gather(plan.steps[-1], offset)
-
-    def arguments(self, ctx: Context, results: Sequence[Any]) -> dict[str, Any]:
-        """The handler's arguments, once its dependencies ran; raises every problem found."""
-        values = self.gather(ctx, results)  # type: ignore[arg-type]
-        if values is None:
-            raise RequestValidationError(ctx.errors, body=ctx.parsed_body())
-        return values
+        self.steps: tuple[tuple[Gather, Callable[..., Any], bool], ...] = tuple(steps)
+        #: The handler's arguments from the other steps' results; raises every problem found.
+        self.arguments = typing.cast(
+            Callable[[Context, list[Any]], dict[str, Any]],
+            _gather(plan.steps[-1], offset, final=True),
+        )
 
 
-async def run(program: Program, ctx: Context) -> list[Any]:
-    """The one runner: each step before the handler gets its values and runs, in order; the
-    results, by slot. A callable whose values or dependencies failed is not called (its result
-    is ``UNSET``); its problems are kept in ``ctx.errors`` for the handler's arguments."""
+async def run(program: Program, ctx: Context) -> dict[str, Any]:
+    """The one runner: each step before the handler gets its values and runs, in order; then
+    the handler's arguments. A callable whose values or dependencies failed is not called (its
+    result is ``UNSET``); the problems are raised together, with the handler's."""
     results: list[Any] = []
-    for gather, call in program.steps:
+    for gather, call, enters in program.steps:
         values = gather(ctx, results)
-        results.append(UNSET if values is None else await call(ctx, values))
-    return results
+        if values is None:
+            results.append(UNSET)
+        elif enters:
+            results.append(await ctx.stack.enter_async_context(call(**values)))  # type: ignore[union-attr]
+        else:
+            results.append(await call(**values))
+    return program.arguments(ctx, results)
 
 
 class _Threaded:
