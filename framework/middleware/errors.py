@@ -30,21 +30,6 @@ def debug_response(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(text, status_code=500)
 
 
-class _TrackedSend:
-    """``send`` that remembers whether anything was sent. A plain call returning the server's
-    awaitable, so no extra coroutine runs per message."""
-
-    __slots__ = ("send", "started")
-
-    def __init__(self, send: Send) -> None:
-        self.send = send
-        self.started = False
-
-    def __call__(self, message: Message) -> Awaitable[None]:
-        self.started = True
-        return self.send(message)
-
-
 class ServerErrorMiddleware:
     """Answer 500 to an unhandled exception (if nothing was sent yet), log it, and re-raise it.
 
@@ -64,14 +49,21 @@ class ServerErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        tracked = _TrackedSend(send)
+        started = False
+
+        def tracked(message: Message) -> Awaitable[None]:
+            # A plain call returning the server's awaitable: no extra coroutine per message.
+            nonlocal started
+            started = True
+            return send(message)
+
         try:
             await self.app(scope, receive, tracked)
         except ClientDisconnect:
             return  # nobody is left to answer
         except Exception as exc:
             logger.exception("Unhandled exception in %s %s", scope.get("method"), scope.get("path"))
-            if not tracked.started:
+            if not started:
                 request = Request(scope, receive, send)
                 if self.debug:
                     response = debug_response(request, exc)

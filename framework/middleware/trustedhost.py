@@ -1,19 +1,8 @@
-"""Refuse requests whose ``Host`` header names a host the app does not serve.
+"""Refuse requests whose ``Host`` header names a host the app does not serve:
+``app.add_middleware(TrustedHostMiddleware, allowed_hosts=["example.com", "*.example.com"])``.
 
-```python
-from framework.middleware.trustedhost import TrustedHostMiddleware
-
-app.add_middleware(TrustedHostMiddleware, allowed_hosts=["example.com", "*.example.com"])
-```
-
-Guards against Host-header attacks (poisoned absolute URLs in password-reset mails, cache
-poisoning). The port is ignored; ``"*.example.com"`` matches every subdomain (not
-``example.com`` itself); ``"*"`` allows any host. Other hosts, a missing ``Host`` header and a
-malformed one get ``400 Invalid host header``. With ``www_redirect=True`` (the default), a
-request for ``example.com`` when only ``www.example.com`` is allowed is redirected there (307).
-
-WebSocket handshakes are checked too: they are refused with the same response where the server
-supports WebSocket denial responses, else closed (code 1008) before being accepted.
+It guards against Host-header attacks (poisoned absolute URLs in password-reset mails, cache
+poisoning). See ``docs/middleware.md``.
 """
 
 from __future__ import annotations
@@ -64,11 +53,14 @@ async def refuse(response: Response, scope: Scope, receive: Receive, send: Send)
 
 
 class TrustedHostMiddleware:
-    """Only let through requests whose ``Host`` is in ``allowed_hosts`` (see the module text).
+    """Only let through requests whose ``Host`` (port and case ignored) is in ``allowed_hosts``.
 
-    ``allowed_hosts``: host names (no port), ``"*.example.com"`` wildcards, or ``"*"`` (the
-    default, which allows all). ``www_redirect``: redirect ``example.com`` to
-    ``www.example.com`` when only the latter is allowed.
+    ``allowed_hosts``: host names, ``"*.example.com"`` for every subdomain (not ``example.com``
+    itself), or ``"*"`` (the default) for any host; other wildcards raise ``ValueError``. Other
+    hosts, and a missing or malformed ``Host``, get ``400 Invalid host header``.
+    ``www_redirect`` (default ``True``): redirect (307) ``example.com`` to ``www.example.com``
+    when only the latter is allowed. A WebSocket handshake gets the same answer as a denial
+    response where the server supports them, else is closed (1008) before being accepted.
     """
 
     def __init__(
