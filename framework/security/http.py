@@ -67,13 +67,11 @@ class HTTPBase(SecurityBase):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
-        self.model = HTTPBaseModel(scheme=scheme, description=description)
-        self._init_base(scheme_name, auto_error)
+        model = HTTPBaseModel(scheme=scheme, description=description)
+        self._init_base(model, scheme_name, auto_error)
         self.challenge = scheme.title()
 
     async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
-        """The credentials sent with this scheme (``None`` when missing and not
-        ``auto_error``)."""
         scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
         if scheme.lower() != self.model.scheme.lower() or not credentials:
             self._missing()
@@ -100,17 +98,14 @@ class HTTPBasic(HTTPBase):
         super().__init__(
             scheme="basic", scheme_name=scheme_name, description=description, auto_error=auto_error
         )
-        if realm and any(ord(char) < 32 or ord(char) == 127 for char in realm):
-            raise ValueError("realm must not contain control characters")
-        self.realm = realm
         if realm:
+            if any(ord(char) < 32 or ord(char) == 127 for char in realm):
+                raise ValueError("realm must not contain control characters")
             quoted = realm.replace("\\", "\\\\").replace('"', '\\"')
             self.challenge = f'Basic realm="{quoted}"'
-        else:
-            self.challenge = "Basic"
+        self.realm = realm
 
     async def __call__(self, request: HTTPConnection) -> HTTPBasicCredentials | None:  # type: ignore[override]
-        """The user name and password sent (``None`` when missing and not ``auto_error``)."""
         scheme, param = get_authorization_scheme_param(request.headers.get("authorization"))
         if scheme.lower() != "basic":
             self._missing()
@@ -140,9 +135,8 @@ class HTTPBearer(HTTPBase):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
-        self.model = HTTPBearerModel(bearerFormat=bearerFormat, description=description)
-        self._init_base(scheme_name, auto_error)
-        self.challenge = "Bearer"
+        model = HTTPBearerModel(bearerFormat=bearerFormat, description=description)
+        self._init_base(model, scheme_name, auto_error)  # the challenge stays "Bearer"
 
 
 class HTTPDigest(HTTPBase):
