@@ -86,8 +86,7 @@ class StaticFiles:
             return
         if self._root is None:
             self._root = await anyio.to_thread.run_sync(self._check_directory)
-        path = route_path(scope)
-        segments = _segments(path)
+        segments = _segments(route_path(scope))
         response = await anyio.to_thread.run_sync(self._respond, scope, segments)
         if response is None:
             await _error(HTTPException(404), scope, receive, send)
@@ -106,18 +105,18 @@ class StaticFiles:
         if found is not None and segments is not None:
             real, asked, result = found
             if stat.S_ISREG(result.st_mode) and not (wants_directory and segments):
-                return self._file(real, asked, result)
+                return _file(real, asked, result)
             if stat.S_ISDIR(result.st_mode) and self.html:
                 index = self._lookup([*segments, "index.html"])
                 if index is not None and stat.S_ISREG(index[2].st_mode):
                     if not wants_directory:
                         url = URL(scope=scope)
                         return RedirectResponse(url.replace(path=url.path + "/"))
-                    return self._file(*index)
+                    return _file(*index)
         if self.html:
             page = self._lookup(["404.html"])
             if page is not None and stat.S_ISREG(page[2].st_mode):
-                return self._file(*page, status_code=404)
+                return _file(*page, status_code=404)
         return None
 
     def _lookup(self, segments: list[str]) -> _Found | None:
@@ -139,14 +138,10 @@ class StaticFiles:
                 return None
             raise
 
-    @staticmethod
-    def _file(
-        real: str, asked: str, result: os.stat_result, status_code: int = 200
-    ) -> FileResponse:
-        media_type = mimetypes.guess_type(asked)[0] or "application/octet-stream"
-        return FileResponse(
-            real, status_code=status_code, media_type=media_type, stat_result=result
-        )
+
+def _file(real: str, asked: str, result: os.stat_result, status_code: int = 200) -> FileResponse:
+    media_type = mimetypes.guess_type(asked)[0] or "application/octet-stream"
+    return FileResponse(real, status_code=status_code, media_type=media_type, stat_result=result)
 
 
 def _segments(path: str) -> list[str] | None:

@@ -54,13 +54,7 @@ class TemplateResponse(HTMLResponse):
     ) -> None:
         self.template = template
         self.context = context
-        super().__init__(
-            template.render(context),
-            status_code=status_code,
-            headers=headers,
-            media_type=media_type,
-            background=background,
-        )
+        super().__init__(template.render(context), status_code, headers, media_type, background)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "http.response.debug" in scope.get("extensions", {}):
@@ -131,11 +125,5 @@ class Jinja2Templates:
         context.setdefault("request", request)
         for processor in self.context_processors:
             context.update(processor(request))
-        return TemplateResponse(
-            self.get_template(name),
-            context,
-            status_code=status_code,
-            headers=headers,
-            media_type=media_type,
-            background=background,
-        )
+        template = self.get_template(name)
+        return TemplateResponse(template, context, status_code, headers, media_type, background)
