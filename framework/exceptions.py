@@ -16,10 +16,7 @@ class HTTPException(Exception):
     """
 
     def __init__(
-        self,
-        status_code: int,
-        detail: Any = None,
-        headers: Mapping[str, str] | None = None,
+        self, status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None
     ) -> None:
         if detail is None:
             detail = reason_phrase(status_code)
