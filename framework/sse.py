@@ -1,15 +1,14 @@
 """Server-sent events (``text/event-stream``): a stream of events from an (async) generator.
 
 ```python
-from framework.sse import EventSourceResponse, ServerSentEvent
+async def ticks():
+    for n in range(10):
+        yield ServerSentEvent({"n": n}, event="tick", id=str(n))
+        await anyio.sleep(1)
 
 @app.get("/events")
-async def events(request: Request) -> EventSourceResponse:
-    async def generate():
-        for n in range(10):
-            yield ServerSentEvent({"n": n}, event="tick", id=str(n))
-            await anyio.sleep(1)
-    return EventSourceResponse(generate())
+async def events() -> EventSourceResponse:
+    return EventSourceResponse(ticks())
 ```
 
 What the generator yields becomes one event each: a :class:`ServerSentEvent`; a ``str`` (the

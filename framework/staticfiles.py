@@ -63,9 +63,7 @@ class StaticFiles:
         self.directory = os.fspath(directory)
         self.html = html
         self.follow_symlink = follow_symlink
-        self._root: str | None = None
-        if check_dir:
-            self._root = self._check_directory()
+        self._root: str | None = self._check_directory() if check_dir else None
 
     def _check_directory(self) -> str:
         """The directory as served from: absolute, and resolved unless symlinks are followed."""

@@ -1,14 +1,6 @@
-"""HTML pages from Jinja2 templates (install the extra: ``pip install 'framework[templates]'``).
-
-```python
-from framework.templating import Jinja2Templates
-
-templates = Jinja2Templates(directory="templates")
-
-@app.get("/items/{item_id:int}")
-async def item_page(request: Request, item_id: int) -> HTMLResponse:
-    return templates.TemplateResponse(request, "item.html", {"item_id": item_id})
-```
+"""HTML pages from Jinja2 templates (install the extra: ``pip install 'framework[templates]'``):
+``templates = Jinja2Templates(directory="templates")``, then in a handler
+``return templates.TemplateResponse(request, "item.html", {"item_id": item_id})``.
 
 Templates see the ``request`` and a ``url_for(name, **path_params)`` function giving the
 absolute URL of a named route. Autoescaping is on for ``.html``, ``.htm`` and ``.xml`` templates

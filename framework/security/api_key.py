@@ -1,12 +1,5 @@
-"""API keys sent in a header, a query parameter or a cookie.
-
-```python
-api_key = APIKeyHeader(name="X-API-Key")
-
-@app.get("/reports")
-async def reports(key: Annotated[str, Depends(api_key)]):
-    ...
-```
+"""API keys sent in a header, a query parameter or a cookie: ``key: Annotated[str,
+Depends(APIKeyHeader(name="X-API-Key"))]`` (see ``docs/security.md``).
 
 A missing or empty key is answered with 401 ``Not authenticated`` and ``WWW-Authenticate:
 APIKey`` (HTTP requires a challenge with a 401; none is standard for API keys), or gives

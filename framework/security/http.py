@@ -1,12 +1,5 @@
-"""HTTP authentication schemes read from the ``Authorization`` header: Basic, Bearer, Digest.
-
-```python
-security = HTTPBasic(realm="admin")
-
-@app.get("/admin")
-def admin(credentials: Annotated[HTTPBasicCredentials, Depends(security)]):
-    ...
-```
+"""HTTP authentication schemes read from the ``Authorization`` header: Basic, Bearer, Digest:
+``credentials: Annotated[HTTPBasicCredentials, Depends(HTTPBasic())]`` (see ``docs/security.md``).
 
 A missing header, or one of another scheme, is answered with 401 ``Not authenticated`` and the
 scheme's ``WWW-Authenticate`` challenge (or gives ``None`` with ``auto_error=False``). Basic

@@ -1,19 +1,8 @@
 """OAuth2: the password-flow login form, bearer-token dependencies, and ``SecurityScopes``.
 
-```python
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", scopes={"items:read": "Read items"})
-
-@app.post("/token")
-async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]):
-    ...  # check form.username / form.password, return {"access_token": ..., "token_type": "bearer"}
-
-async def current_user(scopes: SecurityScopes, token: Annotated[str, Depends(oauth2_scheme)]):
-    ...  # verify the token, check scopes.scopes against the token's
-
-@app.get("/items")
-async def items(user: Annotated[User, Security(current_user, scopes=["items:read"])]):
-    ...
-```
+``docs/security.md`` shows the whole password flow: a ``/token`` route taking
+``Annotated[OAuth2PasswordRequestForm, Depends()]``, and a ``current_user`` dependency taking
+the token from ``Depends(OAuth2PasswordBearer(tokenUrl="token"))`` and the ``SecurityScopes``.
 
 The bearer classes only extract the token: checking it is your code's job. A missing token
 (no ``Authorization`` header, another scheme, or an empty token) is answered with 401 ``Not
