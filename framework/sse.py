@@ -1,22 +1,5 @@
-"""Server-sent events (``text/event-stream``): a stream of events from an (async) generator.
-
-```python
-async def ticks():
-    for n in range(10):
-        yield ServerSentEvent({"n": n}, event="tick", id=str(n))
-        await anyio.sleep(1)
-
-@app.get("/events")
-async def events() -> EventSourceResponse:
-    return EventSourceResponse(ticks())
-```
-
-What the generator yields becomes one event each: a :class:`ServerSentEvent`; a ``str`` (the
-data of a message event); a ``dict`` of event fields (``{"event": "tick", "data": "1"}``); raw
-``bytes``, sent as they are; anything else (a model, a list, a number) as JSON data. While the
-stream is open a comment is sent every ``ping`` seconds (15 by default) so that proxies keep the
-connection, and when the client goes away the generator is closed (it sees
-``CancelledError``/``GeneratorExit`` where it waits, and its ``finally`` blocks run).
+"""Server-sent events (``text/event-stream``): ``return EventSourceResponse(generate())`` sends
+one event per item an (async) generator yields. See ``docs/sse.md``.
 """
 
 from __future__ import annotations
@@ -41,7 +24,6 @@ DEFAULT_PING_INTERVAL = 15.0
 DEFAULT_SEPARATOR = "\r\n"
 _SEPARATORS = ("\r\n", "\n", "\r")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-# Added unless the response's headers set them: nginx must not buffer the stream.
 _STREAM_HEADERS = {
     "Cache-Control": "no-store",
     "Connection": "keep-alive",
@@ -147,18 +129,22 @@ def _default_ping() -> ServerSentEvent:
 class EventSourceResponse(StreamingResponse):
     """A ``text/event-stream`` response fed by a sync or async iterator of events.
 
-    Each item is encoded as described in :mod:`framework.sse`. ``Cache-Control: no-store``,
-    ``Connection: keep-alive`` and ``X-Accel-Buffering: no`` (nginx must not buffer the stream)
-    are added unless ``headers`` sets them.
+    Each item becomes one event: a :class:`ServerSentEvent`; a ``str`` (the data of a message
+    event); a ``dict`` of event fields (``{"event": "tick", "data": "1"}``); raw ``bytes``, sent
+    as they are; anything else (a model, a list, a number) as JSON data. ``Cache-Control:
+    no-store``, ``Connection: keep-alive`` and ``X-Accel-Buffering: no`` (nginx must not buffer
+    the stream) are added unless ``headers`` sets them.
 
-    - ``ping``: seconds between keep-alive comments (``DEFAULT_PING_INTERVAL``, 15, when None;
-      ``0`` sends none). ``ping_message_factory`` returns the :class:`ServerSentEvent` to send
-      instead of the default ``: ping - <time>`` comment.
+    - ``ping``: seconds between keep-alive comments, which keep proxies from closing the
+      connection (``DEFAULT_PING_INTERVAL``, 15, when None; ``0`` sends none).
+      ``ping_message_factory`` returns the :class:`ServerSentEvent` to send instead of the
+      default ``: ping - <time>`` comment.
     - ``sep``: the line separator of events that do not choose their own.
     - ``send_timeout``: seconds one send may take; a client that stops reading for longer is
       treated as gone and the stream ends (without it a stalled client holds the generator).
 
-    The generator is closed when the client disconnects; it can also ask
+    When the client disconnects the generator is closed: it sees ``CancelledError`` or
+    ``GeneratorExit`` where it waits, and its ``finally`` blocks run. It can also ask
     ``await request.is_disconnected()``.
     """
 

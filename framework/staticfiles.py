@@ -1,10 +1,4 @@
-"""Serve the files of a directory: ``StaticFiles(directory="static")``, an ASGI app of its own.
-
-Mount it under a prefix or run it alone. The path of the request (after the ``root_path`` it is
-mounted at) names a file inside ``directory``; nothing outside it is ever served: ``..``
-segments, NUL bytes and symlinks that lead out of the directory are answered with 404.
-Conditional and range requests are answered by :class:`~framework.http.responses.FileResponse`.
-"""
+"""Serve the files of a directory: ``app.mount("/static", StaticFiles(directory="static"))``."""
 
 from __future__ import annotations
 
@@ -37,7 +31,9 @@ and its stat result."""
 
 
 class StaticFiles:
-    """An ASGI app serving the files under ``directory`` to GET and HEAD requests.
+    """An ASGI app serving the files under ``directory`` to GET and HEAD requests, mounted under a
+    prefix or alone: the path of the request (after its ``root_path``) names the file. Conditional
+    and range requests are answered by :class:`~framework.http.files.FileResponse`.
 
     - ``html=True``: a directory serves its ``index.html`` (``/docs`` redirects to ``/docs/``
       first, so relative links work) and a miss serves the top-level ``404.html`` with status
@@ -48,8 +44,9 @@ class StaticFiles:
       ``directory``. ``True`` follows every symlink found in the directory (the path of the
       request still cannot leave it with ``..``).
 
-    Other methods get 405 (``Allow: GET, HEAD``); missing files, directories outside html mode and
-    refused paths get 404, answered by the app's ``HTTPException`` handlers when there is an app.
+    Nothing outside ``directory`` is served: ``..`` segments, NUL bytes and symlinks leading out
+    get 404, as do missing files and directories outside html mode. Other methods get 405
+    (``Allow: GET, HEAD``). Both are answered by the app's ``HTTPException`` handlers if any.
     """
 
     def __init__(

@@ -238,8 +238,6 @@ class _GZipResponder:
         return self._compress_now(body, more_body)
 
     def _compress_now(self, body: bytes, more_body: bool) -> bytes:
-        compressor = self.compressor
-        assert compressor is not None
-        if more_body:
-            return compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH)
-        return compressor.compress(body) + compressor.flush()
+        assert self.compressor is not None
+        mode = zlib.Z_SYNC_FLUSH if more_body else zlib.Z_FINISH
+        return self.compressor.compress(body) + self.compressor.flush(mode)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 from framework.http.datastructures import URL
 from framework.http.responses import PlainTextResponse, RedirectResponse, Response
@@ -24,10 +25,7 @@ _HOST = re.compile(
     re.IGNORECASE,
 )
 _CACHE_LIMIT = 256
-
-_ALLOWED = 0
-_REDIRECT = 1
-_INVALID = 2
+_Verdict = Literal["allowed", "redirect", "invalid"]
 
 
 def parse_host(value: bytes) -> str | None:
@@ -64,10 +62,7 @@ class TrustedHostMiddleware:
     """
 
     def __init__(
-        self,
-        app: ASGIApp,
-        allowed_hosts: Sequence[str] | None = None,
-        www_redirect: bool = True,
+        self, app: ASGIApp, allowed_hosts: Sequence[str] | None = None, www_redirect: bool = True
     ) -> None:
         if allowed_hosts is None:
             allowed_hosts = ["*"]
@@ -81,7 +76,7 @@ class TrustedHostMiddleware:
         self.www_redirect = www_redirect
         self._exact = frozenset(p for p in self.allowed_hosts if not p.startswith("*"))
         self._suffixes = tuple(p[1:] for p in self.allowed_hosts if p.startswith("*."))
-        self._verdicts: dict[bytes, int] = {}
+        self._verdicts: dict[bytes, _Verdict] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.allow_any or scope["type"] not in ("http", "websocket"):
@@ -97,11 +92,11 @@ class TrustedHostMiddleware:
             verdict = self._judge(bytes(host))
             if len(self._verdicts) < _CACHE_LIMIT:
                 self._verdicts[bytes(host)] = verdict
-        if verdict == _ALLOWED:
+        if verdict == "allowed":
             await self.app(scope, receive, send)
             return
         response: Response
-        if verdict == _REDIRECT:
+        if verdict == "redirect":
             url = URL(scope=scope)
             response = RedirectResponse(url.replace(netloc="www." + url.netloc))
         else:
@@ -112,12 +107,12 @@ class TrustedHostMiddleware:
         """Whether ``host`` (lower-case, no port) is allowed."""
         return self.allow_any or host in self._exact or host.endswith(self._suffixes)
 
-    def _judge(self, value: bytes) -> int:
+    def _judge(self, value: bytes) -> _Verdict:
         host = parse_host(value)
         if host is None:
-            return _INVALID
+            return "invalid"
         if self.is_allowed_host(host):
-            return _ALLOWED
+            return "allowed"
         if self.www_redirect and "www." + host in self._exact:
-            return _REDIRECT
-        return _INVALID
+            return "redirect"
+        return "invalid"

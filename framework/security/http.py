@@ -145,8 +145,5 @@ class HTTPDigest(HTTPBase):
         auto_error: bool = True,
     ) -> None:
         super().__init__(
-            scheme="digest",
-            scheme_name=scheme_name,
-            description=description,
-            auto_error=auto_error,
+            scheme="digest", scheme_name=scheme_name, description=description, auto_error=auto_error
         )
