@@ -45,17 +45,13 @@ class WebSocketException(Exception):
 
 
 class ClientDisconnect(Exception):
-    """The client went away while the request body was still being read.
-
-    The framework stops handling such a request quietly: there is nobody left to answer.
-    """
+    """The client went away while the request body was still being read: the framework stops
+    handling the request quietly, as there is nobody left to answer."""
 
 
 class InvalidJSONBody(HTTPException, ValueError):
-    """``await request.json()`` found a body that is not JSON: answered with 400.
-
-    It is also a ``ValueError``, so ``except ValueError`` around ``request.json()`` still works.
-    """
+    """``await request.json()`` found a body that is not JSON: answered with 400. It is also a
+    ``ValueError``, so ``except ValueError`` around ``request.json()`` still works."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(400, detail=f"Invalid JSON body: {reason}")

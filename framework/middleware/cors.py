@@ -89,9 +89,7 @@ class CORSMiddleware:
         self.allow_all_origins = "*" in allow_origins
         self.allow_origins = frozenset(allow_origins)
         self.allow_origin_regex = re.compile(allow_origin_regex) if allow_origin_regex else None
-        self.allow_methods: tuple[str, ...] = (
-            ALL_METHODS if "*" in allow_methods else tuple(allow_methods)
-        )
+        self.allow_methods = ALL_METHODS if "*" in allow_methods else tuple(allow_methods)
         self.allow_all_headers = "*" in allow_headers
         spelled = {h: h.title() for h in SAFELISTED_HEADERS}
         for header in allow_headers:

@@ -1,8 +1,4 @@
-"""The outermost layer: any exception nobody handled becomes a plain 500.
-
-The exception is logged and raised again to the server, as ASGI servers expect. Clients never see
-a traceback unless the app runs with ``debug=True``.
-"""
+"""The outermost layer: any exception nobody handled becomes a plain 500."""
 
 from __future__ import annotations
 
@@ -31,11 +27,12 @@ def debug_response(request: Request, exc: Exception) -> Response:
 
 
 class ServerErrorMiddleware:
-    """Answer 500 to an unhandled exception (if nothing was sent yet), log it, and re-raise it.
+    """Answer 500 to an unhandled exception (if nothing was sent yet), log it, and re-raise it to
+    the server, as ASGI servers expect.
 
     ``handler`` (registered as ``@app.exception_handler(500)`` or ``(Exception)``) may build the
-    500 response instead of the plain one. A client that disconnected while its body was being
-    read ends the request quietly.
+    500 response instead of the plain one. Clients never see a traceback unless ``debug=True``.
+    A client that disconnected while its body was being read ends the request quietly.
     """
 
     def __init__(
