@@ -1,10 +1,6 @@
-"""Cross-Origin Resource Sharing (CORS): let browsers call the API from other origins.
-
-```python
-app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"], allow_methods=["*"])
-```
-
-See :class:`CORSMiddleware` and ``docs/middleware.md``.
+"""Cross-Origin Resource Sharing (CORS): let browsers call the API from other origins:
+``app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])``. See
+``docs/middleware.md``.
 """
 
 from __future__ import annotations

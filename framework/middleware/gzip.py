@@ -1,10 +1,5 @@
-"""Gzip compression of response bodies for clients that accept it.
-
-```python
-app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
-```
-
-See :class:`GZipMiddleware` and ``docs/middleware.md``.
+"""Gzip compression of response bodies for clients that accept it:
+``app.add_middleware(GZipMiddleware, minimum_size=1000)``. See ``docs/middleware.md``.
 """
 
 from __future__ import annotations

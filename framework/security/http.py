@@ -129,7 +129,8 @@ class HTTPBearer(HTTPBase):
         auto_error: bool = True,
     ) -> None:
         model = HTTPBearerModel(bearerFormat=bearerFormat, description=description)
-        self._init_base(model, scheme_name, auto_error)  # the challenge stays "Bearer"
+        self._init_base(model, scheme_name, auto_error)
+        self.challenge = "Bearer"
 
 
 class HTTPDigest(HTTPBase):
