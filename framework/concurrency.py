@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, ParamSpec, TypeVar, cast
 
 import anyio.to_thread
 
@@ -29,23 +29,9 @@ async def run_in_threadpool(func: Callable[_P, _T], *args: _P.args, **kwargs: _P
     return await anyio.to_thread.run_sync(func, *args)
 
 
-class _StopIterationSentinel(Exception):
-    pass
-
-
-def _next_or_stop(iterator: Iterator[_T]) -> _T:
-    # StopIteration cannot cross a thread boundary into a coroutine; translate it.
-    try:
-        return next(iterator)
-    except StopIteration:
-        raise _StopIterationSentinel from None
-
-
 async def iterate_in_threadpool(iterable: Iterable[_T]) -> AsyncIterator[_T]:
     """Iterate a blocking iterator, each ``next()`` in a worker thread."""
     iterator = iter(iterable)
-    while True:
-        try:
-            yield await anyio.to_thread.run_sync(_next_or_stop, iterator)
-        except _StopIterationSentinel:
-            break
+    done = object()  # next()'s default: StopIteration cannot cross from a thread into a coroutine
+    while (item := await anyio.to_thread.run_sync(next, iterator, done)) is not done:
+        yield cast(_T, item)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
@@ -23,9 +24,6 @@ __all__ = ["IncEx", "jsonable_encoder"]
 
 IncEx = set[int] | set[str] | dict[int, Any] | dict[str, Any] | None
 """What ``include`` and ``exclude`` accept: sets of names or indexes, or nested dicts of them."""
-
-
-# -- jsonable_encoder ---------------------------------------------------------------------------
 
 _SEQUENCES = (list, tuple, set, frozenset, deque, GeneratorType)
 
@@ -69,18 +67,15 @@ def jsonable_encoder(
     if obj is None or (isinstance(obj, (str, int, float)) and not isinstance(obj, Enum)):
         return obj
 
-    def again(value: Any, include: IncEx = None, exclude: IncEx = None) -> Any:
-        return jsonable_encoder(
-            value,
-            include=include,
-            exclude=exclude,
-            by_alias=by_alias,
-            exclude_unset=exclude_unset,
-            exclude_defaults=exclude_defaults,
-            exclude_none=exclude_none,
-            custom_encoder=custom_encoder,
-            sqlalchemy_safe=sqlalchemy_safe,
-        )
+    again = functools.partial(
+        jsonable_encoder,
+        by_alias=by_alias,
+        exclude_unset=exclude_unset,
+        exclude_defaults=exclude_defaults,
+        exclude_none=exclude_none,
+        custom_encoder=custom_encoder,
+        sqlalchemy_safe=sqlalchemy_safe,
+    )
 
     if isinstance(obj, BaseModel):
         return obj.model_dump(

@@ -16,10 +16,7 @@ class HTTPException(Exception):
     """
 
     def __init__(
-        self,
-        status_code: int,
-        detail: Any = None,
-        headers: Mapping[str, str] | None = None,
+        self, status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None
     ) -> None:
         if detail is None:
             detail = reason_phrase(status_code)
@@ -48,29 +45,22 @@ class WebSocketException(Exception):
 
 
 class ClientDisconnect(Exception):
-    """The client went away while the request body was still being read.
-
-    The framework stops handling such a request quietly: there is nobody left to answer.
-    """
+    """The client went away while the request body was still being read: the framework stops
+    handling the request quietly, as there is nobody left to answer."""
 
 
 class InvalidJSONBody(HTTPException, ValueError):
-    """``await request.json()`` found a body that is not JSON: answered with 400.
-
-    It is also a ``ValueError``, so ``except ValueError`` around ``request.json()`` still works.
-    """
+    """``await request.json()`` found a body that is not JSON: answered with 400. It is also a
+    ``ValueError``, so ``except ValueError`` around ``request.json()`` still works."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(400, detail=f"Invalid JSON body: {reason}")
 
 
-class RequestValidationError(ValueError):
-    """The request did not match what the handler declared: answered with 422.
+class _ValidationErrors(ValueError):
+    """What the request and the response validation errors share."""
 
-    ``errors()`` lists every problem in FastAPI's shape, ``{"type", "loc", "msg", "input",
-    "ctx"?}``, with ``loc`` starting at ``"path"``, ``"query"``, ``"header"``, ``"cookie"`` or
-    ``"body"``. ``body`` is the request body as parsed (when there was one).
-    """
+    _where = ""  # where the errors were found, for str()
 
     def __init__(self, errors: list[dict[str, Any]], *, body: Any = None) -> None:
         super().__init__(errors)
@@ -82,29 +72,26 @@ class RequestValidationError(ValueError):
         return self._errors
 
     def __str__(self) -> str:
-        lines = [f"{len(self._errors)} validation error(s):"]
+        lines = [f"{len(self._errors)} validation error(s){self._where}:"]
         lines += [f"  {list(e['loc'])}: {e['msg']}" for e in self._errors]
         return "\n".join(lines)
+
+
+class RequestValidationError(_ValidationErrors):
+    """The request did not match what the handler declared: answered with 422.
+
+    ``errors()`` lists every problem in FastAPI's shape, ``{"type", "loc", "msg", "input",
+    "ctx"?}``, with ``loc`` starting at ``"path"``, ``"query"``, ``"header"``, ``"cookie"`` or
+    ``"body"``. ``body`` is the request body as parsed (when there was one).
+    """
 
 
 class WebSocketRequestValidationError(RequestValidationError):
     """A WebSocket handshake whose parameters did not validate: the socket closes with 1008."""
 
 
-class ResponseValidationError(ValueError):
+class ResponseValidationError(_ValidationErrors):
     """A handler returned a value that does not fit its ``response_model``: a server error (500),
-    never sent to the client."""
+    never sent to the client. ``errors()`` lists the problems, ``body`` is the returned value."""
 
-    def __init__(self, errors: list[dict[str, Any]], *, body: Any = None) -> None:
-        super().__init__(errors)
-        self._errors = errors
-        self.body = body
-
-    def errors(self) -> list[dict[str, Any]]:
-        """The validation errors of the returned value."""
-        return self._errors
-
-    def __str__(self) -> str:
-        lines = [f"{len(self._errors)} validation error(s) in the response:"]
-        lines += [f"  {list(e['loc'])}: {e['msg']}" for e in self._errors]
-        return "\n".join(lines)
+    _where = " in the response"

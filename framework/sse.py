@@ -1,23 +1,5 @@
-"""Server-sent events (``text/event-stream``): a stream of events from an (async) generator.
-
-```python
-from framework.sse import EventSourceResponse, ServerSentEvent
-
-@app.get("/events")
-async def events(request: Request) -> EventSourceResponse:
-    async def generate():
-        for n in range(10):
-            yield ServerSentEvent({"n": n}, event="tick", id=str(n))
-            await anyio.sleep(1)
-    return EventSourceResponse(generate())
-```
-
-What the generator yields becomes one event each: a :class:`ServerSentEvent`; a ``str`` (the
-data of a message event); a ``dict`` of event fields (``{"event": "tick", "data": "1"}``); raw
-``bytes``, sent as they are; anything else (a model, a list, a number) as JSON data. While the
-stream is open a comment is sent every ``ping`` seconds (15 by default) so that proxies keep the
-connection, and when the client goes away the generator is closed (it sees
-``CancelledError``/``GeneratorExit`` where it waits, and its ``finally`` blocks run).
+"""Server-sent events (``text/event-stream``): ``return EventSourceResponse(generate())`` sends
+one event per item an (async) generator yields. See ``docs/sse.md``.
 """
 
 from __future__ import annotations
@@ -32,7 +14,7 @@ from pydantic_core import to_json
 
 from framework.background import BackgroundTask
 from framework.http.responses import StreamingResponse
-from framework.types import Message, Send
+from framework.types import Send
 
 __all__ = ["DEFAULT_PING_INTERVAL", "EventSourceResponse", "ServerSentEvent"]
 
@@ -42,6 +24,11 @@ DEFAULT_PING_INTERVAL = 15.0
 DEFAULT_SEPARATOR = "\r\n"
 _SEPARATORS = ("\r\n", "\n", "\r")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_STREAM_HEADERS = {
+    "Cache-Control": "no-store",
+    "Connection": "keep-alive",
+    "X-Accel-Buffering": "no",
+}
 
 
 def _single_line(name: str, value: Any) -> str:
@@ -49,6 +36,12 @@ def _single_line(name: str, value: Any) -> str:
     if "\r" in text or "\n" in text:
         raise ValueError(f"The {name} of a server-sent event must be a single line")
     return text
+
+
+def _separator(sep: str | None) -> str | None:
+    if sep is not None and sep not in _SEPARATORS:
+        raise ValueError(r"sep must be '\r\n', '\n' or '\r'")
+    return sep
 
 
 class ServerSentEvent:
@@ -90,9 +83,7 @@ class ServerSentEvent:
             raise ValueError("retry must not be negative")
         self.retry = retry
         self.comment = comment
-        if sep is not None and sep not in _SEPARATORS:
-            raise ValueError(r"sep must be '\r\n', '\n' or '\r'")
-        self.sep = sep
+        self.sep = _separator(sep)
 
     def encode(self) -> bytes:
         """The event in the ``text/event-stream`` format, ending with a blank line."""
@@ -138,18 +129,22 @@ def _default_ping() -> ServerSentEvent:
 class EventSourceResponse(StreamingResponse):
     """A ``text/event-stream`` response fed by a sync or async iterator of events.
 
-    Each item is encoded as described in :mod:`framework.sse`. ``Cache-Control: no-store``,
-    ``Connection: keep-alive`` and ``X-Accel-Buffering: no`` (nginx must not buffer the stream)
-    are added unless ``headers`` sets them.
+    Each item becomes one event: a :class:`ServerSentEvent`; a ``str`` (the data of a message
+    event); a ``dict`` of event fields (``{"event": "tick", "data": "1"}``); raw ``bytes``, sent
+    as they are; anything else (a model, a list, a number) as JSON data. ``Cache-Control:
+    no-store``, ``Connection: keep-alive`` and ``X-Accel-Buffering: no`` (nginx must not buffer
+    the stream) are added unless ``headers`` sets them.
 
-    - ``ping``: seconds between keep-alive comments (``DEFAULT_PING_INTERVAL``, 15, when None;
-      ``0`` sends none). ``ping_message_factory`` returns the :class:`ServerSentEvent` to send
-      instead of the default ``: ping - <time>`` comment.
+    - ``ping``: seconds between keep-alive comments, which keep proxies from closing the
+      connection (``DEFAULT_PING_INTERVAL``, 15, when None; ``0`` sends none).
+      ``ping_message_factory`` returns the :class:`ServerSentEvent` to send instead of the
+      default ``: ping - <time>`` comment.
     - ``sep``: the line separator of events that do not choose their own.
     - ``send_timeout``: seconds one send may take; a client that stops reading for longer is
       treated as gone and the stream ends (without it a stalled client holds the generator).
 
-    The generator is closed when the client disconnects; it can also ask
+    When the client disconnects the generator is closed: it sees ``CancelledError`` or
+    ``GeneratorExit`` where it waits, and its ``finally`` blocks run. It can also ask
     ``await request.is_disconnected()``.
     """
 
@@ -167,28 +162,15 @@ class EventSourceResponse(StreamingResponse):
         ping_message_factory: Callable[[], ServerSentEvent] | None = None,
         send_timeout: float | None = None,
     ) -> None:
-        if sep is not None and sep not in _SEPARATORS:
-            raise ValueError(r"sep must be '\r\n', '\n' or '\r'")
-        self.sep = sep or DEFAULT_SEPARATOR
+        self.sep = _separator(sep) or DEFAULT_SEPARATOR
         self.ping_interval = DEFAULT_PING_INTERVAL if ping is None else ping
         self.ping_message_factory = ping_message_factory or _default_ping
         self.send_timeout = send_timeout
         merged = dict(headers or {})
         given = {name.lower() for name in merged}
-        for name, value in (
-            ("Cache-Control", "no-store"),
-            ("Connection", "keep-alive"),
-            ("X-Accel-Buffering", "no"),
-        ):
-            if name.lower() not in given:
-                merged[name] = value
-        super().__init__(
-            cast("AsyncIterable[str | bytes] | Iterable[str | bytes]", content),
-            status_code=status_code,
-            headers=merged,
-            media_type=media_type,
-            background=background,
-        )
+        merged.update((k, v) for k, v in _STREAM_HEADERS.items() if k.lower() not in given)
+        stream = cast("AsyncIterable[str | bytes] | Iterable[str | bytes]", content)
+        super().__init__(stream, status_code, merged, media_type, background)
 
     def encode_item(self, item: Any) -> bytes:
         """The bytes sent for one item the generator yielded."""
@@ -196,9 +178,8 @@ class EventSourceResponse(StreamingResponse):
             return item._encode(self.sep)
         if isinstance(item, (bytes, bytearray, memoryview)):
             return bytes(item)
-        if isinstance(item, dict):
-            return ServerSentEvent(**item)._encode(self.sep)
-        return ServerSentEvent(item)._encode(self.sep)
+        event = ServerSentEvent(**item) if isinstance(item, dict) else ServerSentEvent(item)
+        return event._encode(self.sep)
 
     async def _send_chunks(self, send: Send) -> None:
         lock = anyio.Lock()
@@ -212,8 +193,7 @@ class EventSourceResponse(StreamingResponse):
                 if finished:
                     return False
                 finished = not more_body
-                message: Message = {"type": "http.response.body", "body": body}
-                message["more_body"] = more_body
+                message = {"type": "http.response.body", "body": body, "more_body": more_body}
                 try:
                     with anyio.fail_after(timeout):
                         await send(message)

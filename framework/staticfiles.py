@@ -1,10 +1,4 @@
-"""Serve the files of a directory: ``StaticFiles(directory="static")``, an ASGI app of its own.
-
-Mount it under a prefix or run it alone. The path of the request (after the ``root_path`` it is
-mounted at) names a file inside ``directory``; nothing outside it is ever served: ``..``
-segments, NUL bytes and symlinks that lead out of the directory are answered with 404.
-Conditional and range requests are answered by :class:`~framework.http.responses.FileResponse`.
-"""
+"""Serve the files of a directory: ``app.mount("/static", StaticFiles(directory="static"))``."""
 
 from __future__ import annotations
 
@@ -37,7 +31,9 @@ and its stat result."""
 
 
 class StaticFiles:
-    """An ASGI app serving the files under ``directory`` to GET and HEAD requests.
+    """An ASGI app serving the files under ``directory`` to GET and HEAD requests, mounted under a
+    prefix or alone: the path of the request (after its ``root_path``) names the file. Conditional
+    and range requests are answered by :class:`~framework.http.files.FileResponse`.
 
     - ``html=True``: a directory serves its ``index.html`` (``/docs`` redirects to ``/docs/``
       first, so relative links work) and a miss serves the top-level ``404.html`` with status
@@ -48,8 +44,9 @@ class StaticFiles:
       ``directory``. ``True`` follows every symlink found in the directory (the path of the
       request still cannot leave it with ``..``).
 
-    Other methods get 405 (``Allow: GET, HEAD``); missing files, directories outside html mode and
-    refused paths get 404, answered by the app's ``HTTPException`` handlers when there is an app.
+    Nothing outside ``directory`` is served: ``..`` segments, NUL bytes and symlinks leading out
+    get 404, as do missing files and directories outside html mode. Other methods get 405
+    (``Allow: GET, HEAD``). Both are answered by the app's ``HTTPException`` handlers if any.
     """
 
     def __init__(
@@ -63,9 +60,7 @@ class StaticFiles:
         self.directory = os.fspath(directory)
         self.html = html
         self.follow_symlink = follow_symlink
-        self._root: str | None = None
-        if check_dir:
-            self._root = self._check_directory()
+        self._root: str | None = self._check_directory() if check_dir else None
 
     def _check_directory(self) -> str:
         """The directory as served from: absolute, and resolved unless symlinks are followed."""
@@ -86,8 +81,7 @@ class StaticFiles:
             return
         if self._root is None:
             self._root = await anyio.to_thread.run_sync(self._check_directory)
-        path = route_path(scope)
-        segments = _segments(path)
+        segments = _segments(route_path(scope))
         response = await anyio.to_thread.run_sync(self._respond, scope, segments)
         if response is None:
             await _error(HTTPException(404), scope, receive, send)
@@ -106,18 +100,18 @@ class StaticFiles:
         if found is not None and segments is not None:
             real, asked, result = found
             if stat.S_ISREG(result.st_mode) and not (wants_directory and segments):
-                return self._file(real, asked, result)
+                return _file(real, asked, result)
             if stat.S_ISDIR(result.st_mode) and self.html:
                 index = self._lookup([*segments, "index.html"])
                 if index is not None and stat.S_ISREG(index[2].st_mode):
                     if not wants_directory:
                         url = URL(scope=scope)
                         return RedirectResponse(url.replace(path=url.path + "/"))
-                    return self._file(*index)
+                    return _file(*index)
         if self.html:
             page = self._lookup(["404.html"])
             if page is not None and stat.S_ISREG(page[2].st_mode):
-                return self._file(*page, status_code=404)
+                return _file(*page, status_code=404)
         return None
 
     def _lookup(self, segments: list[str]) -> _Found | None:
@@ -139,14 +133,10 @@ class StaticFiles:
                 return None
             raise
 
-    @staticmethod
-    def _file(
-        real: str, asked: str, result: os.stat_result, status_code: int = 200
-    ) -> FileResponse:
-        media_type = mimetypes.guess_type(asked)[0] or "application/octet-stream"
-        return FileResponse(
-            real, status_code=status_code, media_type=media_type, stat_result=result
-        )
+
+def _file(real: str, asked: str, result: os.stat_result, status_code: int = 200) -> FileResponse:
+    media_type = mimetypes.guess_type(asked)[0] or "application/octet-stream"
+    return FileResponse(real, status_code=status_code, media_type=media_type, stat_result=result)
 
 
 def _segments(path: str) -> list[str] | None:

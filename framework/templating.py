@@ -1,14 +1,6 @@
-"""HTML pages from Jinja2 templates (install the extra: ``pip install 'framework[templates]'``).
-
-```python
-from framework.templating import Jinja2Templates
-
-templates = Jinja2Templates(directory="templates")
-
-@app.get("/items/{item_id:int}")
-async def item_page(request: Request, item_id: int) -> HTMLResponse:
-    return templates.TemplateResponse(request, "item.html", {"item_id": item_id})
-```
+"""HTML pages from Jinja2 templates (install the extra: ``pip install 'framework[templates]'``):
+``templates = Jinja2Templates(directory="templates")``, then in a handler
+``return templates.TemplateResponse(request, "item.html", {"item_id": item_id})``.
 
 Templates see the ``request`` and a ``url_for(name, **path_params)`` function giving the
 absolute URL of a named route. Autoescaping is on for ``.html``, ``.htm`` and ``.xml`` templates
@@ -54,13 +46,7 @@ class TemplateResponse(HTMLResponse):
     ) -> None:
         self.template = template
         self.context = context
-        super().__init__(
-            template.render(context),
-            status_code=status_code,
-            headers=headers,
-            media_type=media_type,
-            background=background,
-        )
+        super().__init__(template.render(context), status_code, headers, media_type, background)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "http.response.debug" in scope.get("extensions", {}):
@@ -131,11 +117,5 @@ class Jinja2Templates:
         context.setdefault("request", request)
         for processor in self.context_processors:
             context.update(processor(request))
-        return TemplateResponse(
-            self.get_template(name),
-            context,
-            status_code=status_code,
-            headers=headers,
-            media_type=media_type,
-            background=background,
-        )
+        template = self.get_template(name)
+        return TemplateResponse(template, context, status_code, headers, media_type, background)

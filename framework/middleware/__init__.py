@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from framework.types import ASGIApp
 
@@ -22,8 +22,7 @@ class Middleware:
 
     def build(self, app: ASGIApp) -> ASGIApp:
         """Instantiate around ``app``."""
-        built: ASGIApp = self.cls(app, *self.args, **self.kwargs)
-        return built
+        return cast(ASGIApp, self.cls(app, *self.args, **self.kwargs))
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.cls, self.args, self.kwargs))

@@ -3,15 +3,7 @@
 ``call_next(request)`` runs the rest of the app and returns as soon as its response *starts*:
 the body keeps streaming through while it is sent, so a streaming response stays streaming. A
 body the dispatch function read (``await request.body()``) is handed on to the handler.
-
-```python
-@app.middleware("http")
-async def add_timing(request, call_next):
-    start = time.perf_counter()
-    response = await call_next(request)
-    response.headers["x-time"] = f"{time.perf_counter() - start:.4f}"
-    return response
-```
+``@app.middleware("http")`` registers a dispatch function; see ``docs/middleware.md``.
 """
 
 from __future__ import annotations

@@ -1,33 +1,6 @@
-"""Cross-Origin Resource Sharing (CORS): let browsers call the API from other origins.
-
-```python
-from framework.middleware.cors import CORSMiddleware
-
-app.add_middleware(
-    CORSMiddleware,
-    allow_origins=["https://app.example.com"],
-    allow_methods=["GET", "POST"],
-    allow_headers=["Authorization"],
-    allow_credentials=True,
-)
-```
-
-Two kinds of request, as the Fetch standard defines them:
-
-- A **preflight** is an ``OPTIONS`` request with ``Origin`` and ``Access-Control-Request-Method``.
-  The middleware answers it itself, without calling the app: ``200 OK`` with
-  ``Access-Control-Allow-Methods``, ``-Allow-Headers`` and ``-Max-Age`` when the origin, the
-  method and every requested header are allowed, else ``400`` with the text ``Disallowed CORS
-  origin, method, headers`` (the parts that failed).
-- Any other request with an ``Origin`` goes to the app; an allowed origin gets
-  ``Access-Control-Allow-Origin`` (and ``-Allow-Credentials``, ``-Expose-Headers`` when
-  configured) on the response.
-
-``allow_origins=["*"]`` answers ``Access-Control-Allow-Origin: *``, except with
-``allow_credentials=True``, where browsers refuse ``*`` and the origin is echoed instead.
-Responses whose CORS headers depend on the request's origin (an echoed or a refused origin) get
-``Vary: Origin``; a literal ``*`` does not. Requests without ``Origin`` (same-origin ones) pass
-through untouched, at the cost of one header scan.
+"""Cross-Origin Resource Sharing (CORS): let browsers call the API from other origins:
+``app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])``. See
+``docs/middleware.md``.
 """
 
 from __future__ import annotations
@@ -51,32 +24,32 @@ _PREFLIGHT_VARY = (
 
 
 def add_vary(headers: Sequence[tuple[bytes, bytes]], token: bytes) -> list[tuple[bytes, bytes]]:
-    """``headers`` (raw, names lower-case) with ``token`` added to ``Vary``: appended to an
-    existing ``Vary`` value, unless a ``Vary`` already lists it or is ``*``. Returns a new list."""
-    for name, _ in headers:
-        if name == b"vary":
-            break
-    else:  # the common case: no Vary yet
-        return [*headers, (b"vary", token)]
+    """``headers`` (raw, names lower-case) with ``token`` added to ``Vary``: appended to the first
+    ``Vary`` value, unless a ``Vary`` already lists it or is ``*``. Returns a new list."""
+    result = list(headers)
     wanted = token.lower()
     first = -1
-    for index, (name, value) in enumerate(headers):
+    for index, (name, value) in enumerate(result):
         if name == b"vary":
             listed = [part.strip().lower() for part in value.split(b",")]
             if wanted in listed or b"*" in listed:
-                return list(headers)
+                return result
             if first < 0:
                 first = index
-    result = list(headers)
-    value = result[first][1]
-    result[first] = (b"vary", value + b", " + token if value.strip() else token)
+    if first < 0:  # the common case: no Vary yet
+        result.append((b"vary", token))
+    else:
+        value = result[first][1]
+        result[first] = (b"vary", value + b", " + token if value.strip() else token)
     return result
 
 
 class CORSMiddleware:
     """Answer CORS preflights and add CORS headers to responses for allowed origins.
 
-    - ``allow_origins``: exact origins (``"https://example.com"``), or ``["*"]`` for any.
+    - ``allow_origins``: exact origins (``"https://example.com"``), or ``["*"]`` for any: answered
+      with a literal ``*``, or with the origin echoed under ``allow_credentials`` (browsers
+      refuse ``*`` with credentials).
     - ``allow_origin_regex``: a pattern the whole origin must match (``re.fullmatch``), e.g.
       ``r"https://.*\\.example\\.com"``.
     - ``allow_methods``: methods a preflight may ask for (``["*"]`` for all); ``GET`` by default.
@@ -86,6 +59,14 @@ class CORSMiddleware:
     - ``allow_private_network``: allow preflights asking for private-network access.
     - ``expose_headers``: response headers the page's script may read.
     - ``max_age``: seconds a browser may cache a preflight answer.
+
+    A preflight (``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``) is answered
+    here, never by the app: ``200`` when the origin, the method and every requested header are
+    allowed, else ``400`` ``Disallowed CORS origin, method, headers`` (the parts that failed).
+    Other requests with an ``Origin`` go to the app, and an allowed origin gets
+    ``Access-Control-Allow-Origin`` (and ``-Allow-Credentials``, ``-Expose-Headers``) on the
+    response. ``Vary: Origin`` is added when the answer depends on the origin (echoed or
+    refused), not to a literal ``*``. Requests without ``Origin`` pass through untouched.
     """
 
     def __init__(
@@ -104,11 +85,9 @@ class CORSMiddleware:
         self.allow_all_origins = "*" in allow_origins
         self.allow_origins = frozenset(allow_origins)
         self.allow_origin_regex = re.compile(allow_origin_regex) if allow_origin_regex else None
-        self.allow_methods: tuple[str, ...] = (
-            ALL_METHODS if "*" in allow_methods else tuple(allow_methods)
-        )
+        self.allow_methods = ALL_METHODS if "*" in allow_methods else tuple(allow_methods)
         self.allow_all_headers = "*" in allow_headers
-        spelled = {h: _title(h) for h in SAFELISTED_HEADERS}
+        spelled = {h: h.title() for h in SAFELISTED_HEADERS}
         for header in allow_headers:
             if header != "*":
                 spelled.setdefault(header.strip().lower(), header.strip())
@@ -225,7 +204,3 @@ class CORSMiddleware:
             return add_vary(result, b"Origin")
         result.append((b"access-control-allow-origin", b"*"))
         return result
-
-
-def _title(header: str) -> str:
-    return "-".join(part.capitalize() for part in header.split("-"))

@@ -1,8 +1,4 @@
-"""The outermost layer: any exception nobody handled becomes a plain 500.
-
-The exception is logged and raised again to the server, as ASGI servers expect. Clients never see
-a traceback unless the app runs with ``debug=True``.
-"""
+"""The outermost layer: any exception nobody handled becomes a plain 500."""
 
 from __future__ import annotations
 
@@ -30,27 +26,13 @@ def debug_response(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(text, status_code=500)
 
 
-class _TrackedSend:
-    """``send`` that remembers whether anything was sent. A plain call returning the server's
-    awaitable, so no extra coroutine runs per message."""
-
-    __slots__ = ("send", "started")
-
-    def __init__(self, send: Send) -> None:
-        self.send = send
-        self.started = False
-
-    def __call__(self, message: Message) -> Awaitable[None]:
-        self.started = True
-        return self.send(message)
-
-
 class ServerErrorMiddleware:
-    """Answer 500 to an unhandled exception (if nothing was sent yet), log it, and re-raise it.
+    """Answer 500 to an unhandled exception (if nothing was sent yet), log it, and re-raise it to
+    the server, as ASGI servers expect.
 
     ``handler`` (registered as ``@app.exception_handler(500)`` or ``(Exception)``) may build the
-    500 response instead of the plain one. A client that disconnected while its body was being
-    read ends the request quietly.
+    500 response instead of the plain one. Clients never see a traceback unless ``debug=True``.
+    A client that disconnected while its body was being read ends the request quietly.
     """
 
     def __init__(
@@ -64,14 +46,21 @@ class ServerErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        tracked = _TrackedSend(send)
+        started = False
+
+        def tracked(message: Message) -> Awaitable[None]:
+            # A plain call returning the server's awaitable: no extra coroutine per message.
+            nonlocal started
+            started = True
+            return send(message)
+
         try:
             await self.app(scope, receive, tracked)
         except ClientDisconnect:
             return  # nobody is left to answer
         except Exception as exc:
             logger.exception("Unhandled exception in %s %s", scope.get("method"), scope.get("path"))
-            if not tracked.started:
+            if not started:
                 request = Request(scope, receive, send)
                 if self.debug:
                     response = debug_response(request, exc)

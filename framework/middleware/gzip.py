@@ -1,26 +1,5 @@
-"""Gzip compression of response bodies for clients that accept it.
-
-```python
-from framework.middleware.gzip import GZipMiddleware
-
-app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
-```
-
-A response is compressed when the request's ``Accept-Encoding`` accepts ``gzip`` and the response
-
-- is not a ``HEAD`` answer, not ``206 Partial Content`` and has no ``Content-Encoding`` yet;
-- has a media type outside ``exclude_content_types`` (by default already-compressed formats and
-  ``text/event-stream``, whose events must reach the client one by one);
-- has a body of at least ``minimum_size`` bytes, or is streamed in several messages.
-
-A whole body is compressed at once and gets a new ``Content-Length``. A streamed body is
-compressed message by message, each piece flushed (``Z_SYNC_FLUSH``) so that the client can
-decompress every chunk as it arrives; its ``Content-Length`` is dropped. Compressible responses
-get ``Vary: Accept-Encoding`` whether this client accepted gzip or not, so that shared caches
-keep the two forms apart.
-
-``Accept-Encoding`` is read as RFC 9110 describes it: ``gzip`` (or ``x-gzip``) with a ``q``
-above 0, or ``*`` with a ``q`` above 0 when gzip is not named. ``gzip;q=0`` refuses gzip.
+"""Gzip compression of response bodies for clients that accept it:
+``app.add_middleware(GZipMiddleware, minimum_size=1000)``. See ``docs/middleware.md``.
 """
 
 from __future__ import annotations
@@ -35,22 +14,14 @@ from framework.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["DEFAULT_EXCLUDED_CONTENT_TYPES", "GZipMiddleware", "accepts_gzip"]
 
+# Formats compressed already, and event streams, whose events must not wait in a buffer.
+# fmt: off
 DEFAULT_EXCLUDED_CONTENT_TYPES: tuple[str, ...] = (
-    "application/gzip",
-    "application/x-gzip",
-    "application/zip",
-    "application/grpc",
-    "audio/*",
-    "font/woff",
-    "font/woff2",
-    "image/avif",
-    "image/gif",
-    "image/jpeg",
-    "image/png",
-    "image/webp",
-    "text/event-stream",
-    "video/*",
+    "application/gzip", "application/x-gzip", "application/zip", "application/grpc", "audio/*",
+    "font/woff", "font/woff2", "image/avif", "image/gif", "image/jpeg", "image/png", "image/webp",
+    "text/event-stream", "video/*",
 )
+# fmt: on
 
 # Header values seen in practice are few; past this many distinct ones results are not cached,
 # so clients cannot grow the caches without end.
@@ -92,12 +63,18 @@ def accepts_gzip(accept_encoding: bytes) -> bool:
 
 
 class GZipMiddleware:
-    """Compress response bodies with gzip when the client accepts it (see the module text).
+    """Compress response bodies with gzip when the client accepts it.
 
     ``minimum_size``: smaller bodies are sent as they are. ``compresslevel``: 1 (fast) to 9
     (small). ``exclude_content_types``: media types never compressed (``"video/*"`` covers a whole
-    type). Pieces of at least ``thread_minimum_size`` bytes are compressed in a worker thread so
-    that the event loop is not blocked.
+    type; by default compressed formats and ``text/event-stream``). Pieces of at least
+    ``thread_minimum_size`` bytes are compressed in a worker thread, off the event loop.
+
+    Sent as they are: ``HEAD`` answers, ``206``, responses with a ``Content-Encoding``, and all to
+    clients whose ``Accept-Encoding`` refuses gzip (RFC 9110: it needs ``gzip``/``x-gzip``, or
+    ``*``, with a ``q`` above 0). A whole body gets a new ``Content-Length``; a streamed one is
+    compressed message by message, each flushed (``Z_SYNC_FLUSH``), without ``Content-Length``.
+    Every response that could be compressed gets ``Vary: Accept-Encoding``.
     """
 
     def __init__(
@@ -128,11 +105,9 @@ class GZipMiddleware:
         target: Send | None = None
 
         def send_compressed(message: Message) -> Awaitable[None]:
-            # The start message decides. A response it rules out (a Content-Length below the
-            # minimum, already encoded, an excluded type, 206, an answer to HEAD) goes straight to
-            # the server from then on, with no coroutine of ours per message; any other goes to a
-            # responder. Inline rather than in a method, the commonest case first: this runs for
-            # every response, most of them small.
+            # The start message decides: a response it rules out goes straight to the server
+            # from then on, with no coroutine of ours per message; any other to a responder.
+            # Inline, the commonest case first: this runs for every response, most of them small.
             nonlocal target
             if target is not None:
                 return target(message)
@@ -196,12 +171,6 @@ class _GZipResponder:
             return self.send(message)
         return self._handle(message)
 
-    def _client_accepts(self) -> bool:
-        for name, value in self.scope["headers"]:
-            if name == b"accept-encoding":
-                return accepts_gzip(bytes(value))
-        return False
-
     async def _handle(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
@@ -233,15 +202,14 @@ class _GZipResponder:
             return
         headers = MutableHeaders(raw=list(start.get("headers", ())))
         headers.add_vary_header("Accept-Encoding")
-        if not self._client_accepts():
+        accept = next((v for n, v in self.scope["headers"] if n == b"accept-encoding"), None)
+        if accept is None or not accepts_gzip(bytes(accept)):
             self.passing = True
             await self.send({**start, "headers": headers.raw})
             await self.send(message)
             return
-        middleware = self.middleware
-        self.compressor = zlib.compressobj(
-            middleware.compresslevel, zlib.DEFLATED, 16 + zlib.MAX_WBITS
-        )
+        level = self.middleware.compresslevel
+        self.compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         data = await self._compress(body, more_body)
         headers["content-encoding"] = "gzip"
         if more_body or start.get("trailers", False):
@@ -265,8 +233,6 @@ class _GZipResponder:
         return self._compress_now(body, more_body)
 
     def _compress_now(self, body: bytes, more_body: bool) -> bytes:
-        compressor = self.compressor
-        assert compressor is not None
-        if more_body:
-            return compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH)
-        return compressor.compress(body) + compressor.flush()
+        assert self.compressor is not None
+        mode = zlib.Z_SYNC_FLUSH if more_body else zlib.Z_FINISH
+        return self.compressor.compress(body) + self.compressor.flush(mode)

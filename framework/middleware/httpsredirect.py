@@ -1,18 +1,5 @@
-"""Redirect plain ``http``/``ws`` requests to ``https``/``wss``.
-
-```python
-from framework.middleware.httpsredirect import HTTPSRedirectMiddleware
-
-app.add_middleware(HTTPSRedirectMiddleware)
-```
-
-Every ``http`` request gets a ``308 Permanent Redirect`` to the same URL with ``https`` (308
-keeps the method and body, so a ``POST`` stays a ``POST``). The default ports ``:80`` and
-``:443`` are dropped from the new URL, as uvicorn does; another port is kept. A ``ws`` handshake
-is refused with the same redirect to ``wss`` where the server supports WebSocket denial
-responses, else closed (code 1008). A request without a host gets ``400 Invalid host header``.
-Behind a proxy that terminates TLS, run the server with ``--proxy-headers`` so that the scheme it
-reports is the client's.
+"""Redirect plain ``http``/``ws`` requests to ``https``/``wss``:
+``app.add_middleware(HTTPSRedirectMiddleware)``. See ``docs/middleware.md``.
 """
 
 from __future__ import annotations
@@ -24,23 +11,26 @@ from framework.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["HTTPSRedirectMiddleware"]
 
+_PLAIN = {"http": "http", "websocket": "ws"}
 _SECURE = {"http": "https", "ws": "wss"}
 
 
 class HTTPSRedirectMiddleware:
-    """Redirect ``http`` to ``https`` and ``ws`` to ``wss`` with a 308 (see the module text)."""
+    """Redirect ``http`` to ``https`` and ``ws`` to ``wss`` with ``308 Permanent Redirect``.
+
+    308 keeps the method and body (a ``POST`` stays a ``POST``). The default ports ``:80`` and
+    ``:443`` are dropped from the new URL, as uvicorn does; another port is kept. A WebSocket
+    handshake gets the redirect as a denial response where the server supports them, else is
+    closed (1008). A request without a host gets ``400 Invalid host header``. Behind a proxy that
+    terminates TLS, run the server with ``--proxy-headers`` so that it reports the client's scheme.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            secure = _SECURE.get(scope.get("scheme", "http"))  # ASGI: "http" when absent
-        elif kind == "websocket":
-            secure = _SECURE.get(scope.get("scheme", "ws"))
-        else:
-            secure = None
+        plain = _PLAIN.get(scope["type"])  # the scheme when the scope has none
+        secure = _SECURE.get(scope.get("scheme", plain)) if plain else None
         if secure is None:
             await self.app(scope, receive, send)
             return

@@ -1,25 +1,15 @@
-"""Refuse requests whose ``Host`` header names a host the app does not serve.
+"""Refuse requests whose ``Host`` header names a host the app does not serve:
+``app.add_middleware(TrustedHostMiddleware, allowed_hosts=["example.com", "*.example.com"])``.
 
-```python
-from framework.middleware.trustedhost import TrustedHostMiddleware
-
-app.add_middleware(TrustedHostMiddleware, allowed_hosts=["example.com", "*.example.com"])
-```
-
-Guards against Host-header attacks (poisoned absolute URLs in password-reset mails, cache
-poisoning). The port is ignored; ``"*.example.com"`` matches every subdomain (not
-``example.com`` itself); ``"*"`` allows any host. Other hosts, a missing ``Host`` header and a
-malformed one get ``400 Invalid host header``. With ``www_redirect=True`` (the default), a
-request for ``example.com`` when only ``www.example.com`` is allowed is redirected there (307).
-
-WebSocket handshakes are checked too: they are refused with the same response where the server
-supports WebSocket denial responses, else closed (code 1008) before being accepted.
+It guards against Host-header attacks (poisoned absolute URLs in password-reset mails, cache
+poisoning). See ``docs/middleware.md``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 from framework.http.datastructures import URL
 from framework.http.responses import PlainTextResponse, RedirectResponse, Response
@@ -35,10 +25,7 @@ _HOST = re.compile(
     re.IGNORECASE,
 )
 _CACHE_LIMIT = 256
-
-_ALLOWED = 0
-_REDIRECT = 1
-_INVALID = 2
+_Verdict = Literal["allowed", "redirect", "invalid"]
 
 
 def parse_host(value: bytes) -> str | None:
@@ -64,18 +51,18 @@ async def refuse(response: Response, scope: Scope, receive: Receive, send: Send)
 
 
 class TrustedHostMiddleware:
-    """Only let through requests whose ``Host`` is in ``allowed_hosts`` (see the module text).
+    """Only let through requests whose ``Host`` (port and case ignored) is in ``allowed_hosts``.
 
-    ``allowed_hosts``: host names (no port), ``"*.example.com"`` wildcards, or ``"*"`` (the
-    default, which allows all). ``www_redirect``: redirect ``example.com`` to
-    ``www.example.com`` when only the latter is allowed.
+    ``allowed_hosts``: host names, ``"*.example.com"`` for every subdomain (not ``example.com``
+    itself), or ``"*"`` (the default) for any host; other wildcards raise ``ValueError``. Other
+    hosts, and a missing or malformed ``Host``, get ``400 Invalid host header``.
+    ``www_redirect`` (default ``True``): redirect (307) ``example.com`` to ``www.example.com``
+    when only the latter is allowed. A WebSocket handshake gets the same answer as a denial
+    response where the server supports them, else is closed (1008) before being accepted.
     """
 
     def __init__(
-        self,
-        app: ASGIApp,
-        allowed_hosts: Sequence[str] | None = None,
-        www_redirect: bool = True,
+        self, app: ASGIApp, allowed_hosts: Sequence[str] | None = None, www_redirect: bool = True
     ) -> None:
         if allowed_hosts is None:
             allowed_hosts = ["*"]
@@ -89,7 +76,7 @@ class TrustedHostMiddleware:
         self.www_redirect = www_redirect
         self._exact = frozenset(p for p in self.allowed_hosts if not p.startswith("*"))
         self._suffixes = tuple(p[1:] for p in self.allowed_hosts if p.startswith("*."))
-        self._verdicts: dict[bytes, int] = {}
+        self._verdicts: dict[bytes, _Verdict] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.allow_any or scope["type"] not in ("http", "websocket"):
@@ -105,11 +92,11 @@ class TrustedHostMiddleware:
             verdict = self._judge(bytes(host))
             if len(self._verdicts) < _CACHE_LIMIT:
                 self._verdicts[bytes(host)] = verdict
-        if verdict == _ALLOWED:
+        if verdict == "allowed":
             await self.app(scope, receive, send)
             return
         response: Response
-        if verdict == _REDIRECT:
+        if verdict == "redirect":
             url = URL(scope=scope)
             response = RedirectResponse(url.replace(netloc="www." + url.netloc))
         else:
@@ -120,12 +107,12 @@ class TrustedHostMiddleware:
         """Whether ``host`` (lower-case, no port) is allowed."""
         return self.allow_any or host in self._exact or host.endswith(self._suffixes)
 
-    def _judge(self, value: bytes) -> int:
+    def _judge(self, value: bytes) -> _Verdict:
         host = parse_host(value)
         if host is None:
-            return _INVALID
+            return "invalid"
         if self.is_allowed_host(host):
-            return _ALLOWED
+            return "allowed"
         if self.www_redirect and "www." + host in self._exact:
-            return _REDIRECT
-        return _INVALID
+            return "redirect"
+        return "invalid"

@@ -1,12 +1,5 @@
-"""API keys sent in a header, a query parameter or a cookie.
-
-```python
-api_key = APIKeyHeader(name="X-API-Key")
-
-@app.get("/reports")
-async def reports(key: Annotated[str, Depends(api_key)]):
-    ...
-```
+"""API keys sent in a header, a query parameter or a cookie: ``key: Annotated[str,
+Depends(APIKeyHeader(name="X-API-Key"))]`` (see ``docs/security.md``).
 
 A missing or empty key is answered with 401 ``Not authenticated`` and ``WWW-Authenticate:
 APIKey`` (HTTP requires a challenge with a 401; none is standard for API keys), or gives
@@ -24,9 +17,13 @@ from framework.security.models import APIKey
 
 __all__ = ["APIKeyBase", "APIKeyCookie", "APIKeyHeader", "APIKeyQuery"]
 
+# The request attribute each location is read from (only that one is parsed).
+_SOURCES = {"query": "query_params", "header": "headers", "cookie": "cookies"}
+
 
 class APIKeyBase(SecurityBase):
-    """What the three API-key classes share: the key's ``name`` and where it is sent."""
+    """What the three API-key classes share: the key's ``name`` and where it is sent. As a
+    dependency an instance gives the key."""
 
     model: APIKey
     challenge = "APIKey"
@@ -40,17 +37,17 @@ class APIKeyBase(SecurityBase):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
-        self.model = APIKey.model_validate(
+        model = APIKey.model_validate(
             {"in": self.location, "name": name, "description": description}
         )
-        self._init_base(scheme_name, auto_error)
+        self._init_base(model, scheme_name, auto_error)
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        return self.check_api_key(getattr(request, _SOURCES[self.location]).get(self.model.name))
 
     def check_api_key(self, api_key: str | None) -> str | None:
         """``api_key`` if it is there and not empty, else the missing-credential answer."""
-        if not api_key:
-            self._missing()
-            return None
-        return api_key
+        return self._present(api_key)
 
 
 class APIKeyQuery(APIKeyBase):
@@ -58,26 +55,14 @@ class APIKeyQuery(APIKeyBase):
 
     location = "query"
 
-    async def __call__(self, request: HTTPConnection) -> str | None:
-        """The key (``None`` when missing and not ``auto_error``)."""
-        return self.check_api_key(request.query_params.get(self.model.name))
-
 
 class APIKeyHeader(APIKeyBase):
     """An API key in the header ``name`` (case-insensitive, e.g. ``X-API-Key``)."""
 
     location = "header"
 
-    async def __call__(self, request: HTTPConnection) -> str | None:
-        """The key (``None`` when missing and not ``auto_error``)."""
-        return self.check_api_key(request.headers.get(self.model.name))
-
 
 class APIKeyCookie(APIKeyBase):
     """An API key in the cookie ``name``."""
 
     location = "cookie"
-
-    async def __call__(self, request: HTTPConnection) -> str | None:
-        """The key (``None`` when missing and not ``auto_error``)."""
-        return self.check_api_key(request.cookies.get(self.model.name))

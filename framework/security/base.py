@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from framework.exceptions import HTTPException
-from framework.http.requests import HTTPConnection
 from framework.security.models import SecuritySchemeModel
 
 __all__ = ["SecurityBase"]
@@ -24,8 +23,9 @@ class SecurityBase:
     #: The ``WWW-Authenticate`` challenge of the 401 answers.
     challenge: str = "Bearer"
 
-    def _init_base(self, scheme_name: str | None, auto_error: bool) -> None:
-        self.scheme_name = scheme_name or type(self).__name__
+    def _init_base(self, model: SecuritySchemeModel, name: str | None, auto_error: bool) -> None:
+        self.model = model
+        self.scheme_name = name or type(self).__name__
         self.auto_error = auto_error
 
     def make_not_authenticated_error(self) -> HTTPException:
@@ -48,13 +48,12 @@ class SecurityBase:
         if self.auto_error:
             raise self.make_not_authenticated_error()
 
-    def _raw_authorization(self, request: HTTPConnection) -> str | None:
-        """The ``Authorization`` header as sent; a missing or empty one is :meth:`_missing`."""
-        authorization: str | None = request.headers.get("authorization")
-        if not authorization:
+    def _present(self, credential: str | None) -> str | None:
+        """``credential``, or :meth:`_missing` (and ``None``) when it is missing or empty."""
+        if not credential:
             self._missing()
             return None
-        return authorization
+        return credential
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(scheme_name={self.scheme_name!r})"

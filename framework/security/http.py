@@ -1,12 +1,5 @@
-"""HTTP authentication schemes read from the ``Authorization`` header: Basic, Bearer, Digest.
-
-```python
-security = HTTPBasic(realm="admin")
-
-@app.get("/admin")
-def admin(credentials: Annotated[HTTPBasicCredentials, Depends(security)]):
-    ...
-```
+"""HTTP authentication schemes read from the ``Authorization`` header: Basic, Bearer, Digest:
+``credentials: Annotated[HTTPBasicCredentials, Depends(HTTPBasic())]`` (see ``docs/security.md``).
 
 A missing header, or one of another scheme, is answered with 401 ``Not authenticated`` and the
 scheme's ``WWW-Authenticate`` challenge (or gives ``None`` with ``auto_error=False``). Basic
@@ -67,13 +60,11 @@ class HTTPBase(SecurityBase):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
-        self.model = HTTPBaseModel(scheme=scheme, description=description)
-        self._init_base(scheme_name, auto_error)
+        model = HTTPBaseModel(scheme=scheme, description=description)
+        self._init_base(model, scheme_name, auto_error)
         self.challenge = scheme.title()
 
     async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
-        """The credentials sent with this scheme (``None`` when missing and not
-        ``auto_error``)."""
         scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
         if scheme.lower() != self.model.scheme.lower() or not credentials:
             self._missing()
@@ -100,17 +91,14 @@ class HTTPBasic(HTTPBase):
         super().__init__(
             scheme="basic", scheme_name=scheme_name, description=description, auto_error=auto_error
         )
-        if realm and any(ord(char) < 32 or ord(char) == 127 for char in realm):
-            raise ValueError("realm must not contain control characters")
-        self.realm = realm
         if realm:
+            if any(ord(char) < 32 or ord(char) == 127 for char in realm):
+                raise ValueError("realm must not contain control characters")
             quoted = realm.replace("\\", "\\\\").replace('"', '\\"')
             self.challenge = f'Basic realm="{quoted}"'
-        else:
-            self.challenge = "Basic"
+        self.realm = realm
 
     async def __call__(self, request: HTTPConnection) -> HTTPBasicCredentials | None:  # type: ignore[override]
-        """The user name and password sent (``None`` when missing and not ``auto_error``)."""
         scheme, param = get_authorization_scheme_param(request.headers.get("authorization"))
         if scheme.lower() != "basic":
             self._missing()
@@ -140,8 +128,8 @@ class HTTPBearer(HTTPBase):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
-        self.model = HTTPBearerModel(bearerFormat=bearerFormat, description=description)
-        self._init_base(scheme_name, auto_error)
+        model = HTTPBearerModel(bearerFormat=bearerFormat, description=description)
+        self._init_base(model, scheme_name, auto_error)
         self.challenge = "Bearer"
 
 
@@ -158,8 +146,5 @@ class HTTPDigest(HTTPBase):
         auto_error: bool = True,
     ) -> None:
         super().__init__(
-            scheme="digest",
-            scheme_name=scheme_name,
-            description=description,
-            auto_error=auto_error,
+            scheme="digest", scheme_name=scheme_name, description=description, auto_error=auto_error
         )

@@ -68,8 +68,7 @@ class HTTPBearer(HTTPBase):
 
 
 class OAuthFlow(_OpenAPIModel):
-    """What every OAuth2 flow has: an optional refresh URL and the scopes it offers (name to
-    description)."""
+    """What every OAuth2 flow has: an optional refresh URL and its scopes (name: description)."""
 
     refreshUrl: str | None = None
     scopes: dict[str, str] = Field(default_factory=dict)
@@ -82,8 +81,7 @@ class OAuthFlowImplicit(OAuthFlow):
 
 
 class OAuthFlowPassword(OAuthFlow):
-    """The resource owner password flow: the client posts a username and password to
-    ``tokenUrl``."""
+    """The password flow: the client posts a username and password to ``tokenUrl``."""
 
     tokenUrl: str
 

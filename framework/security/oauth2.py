@@ -1,19 +1,8 @@
 """OAuth2: the password-flow login form, bearer-token dependencies, and ``SecurityScopes``.
 
-```python
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", scopes={"items:read": "Read items"})
-
-@app.post("/token")
-async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]):
-    ...  # check form.username / form.password, return {"access_token": ..., "token_type": "bearer"}
-
-async def current_user(scopes: SecurityScopes, token: Annotated[str, Depends(oauth2_scheme)]):
-    ...  # verify the token, check scopes.scopes against the token's
-
-@app.get("/items")
-async def items(user: Annotated[User, Security(current_user, scopes=["items:read"])]):
-    ...
-```
+``docs/security.md`` shows the whole password flow: a ``/token`` route taking
+``Annotated[OAuth2PasswordRequestForm, Depends()]``, and a ``current_user`` dependency taking
+the token from ``Depends(OAuth2PasswordBearer(tokenUrl="token"))`` and the ``SecurityScopes``.
 
 The bearer classes only extract the token: checking it is your code's job. A missing token
 (no ``Authorization`` header, another scheme, or an empty token) is answered with 401 ``Not
@@ -29,11 +18,7 @@ from framework.handlers.params import Form, SecurityScopes
 from framework.http.requests import HTTPConnection
 from framework.security.base import SecurityBase
 from framework.security.models import OAuth2 as OAuth2Model
-from framework.security.models import (
-    OAuthFlowAuthorizationCode,
-    OAuthFlowPassword,
-    OAuthFlows,
-)
+from framework.security.models import OAuthFlowAuthorizationCode, OAuthFlowPassword, OAuthFlows
 from framework.security.utils import get_authorization_scheme_param
 
 __all__ = [
@@ -121,20 +106,14 @@ class OAuth2(SecurityBase):
             flows = OAuthFlows()
         elif not isinstance(flows, OAuthFlows):
             flows = OAuthFlows.model_validate(flows)
-        self.model = OAuth2Model(flows=flows, description=description)
-        self._init_base(scheme_name, auto_error)
+        self._init_base(OAuth2Model(flows=flows, description=description), scheme_name, auto_error)
 
     async def __call__(self, request: HTTPConnection) -> str | None:
-        """The ``Authorization`` header as sent (``None`` when missing and not
-        ``auto_error``)."""
-        return self._raw_authorization(request)
+        return self._present(request.headers.get("authorization"))
 
-    def _bearer_token(self, request: HTTPConnection) -> str | None:
+    async def _bearer_token(self, request: HTTPConnection) -> str | None:
         scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
-        if scheme.lower() != "bearer" or not token:
-            self._missing()
-            return None
-        return token
+        return self._present(token if scheme.lower() == "bearer" else None)
 
 
 class OAuth2PasswordBearer(OAuth2):
@@ -153,19 +132,12 @@ class OAuth2PasswordBearer(OAuth2):
         auto_error: bool = True,
         refreshUrl: str | None = None,
     ) -> None:
-        flow = OAuthFlowPassword(
-            tokenUrl=tokenUrl, refreshUrl=refreshUrl, scopes=dict(scopes or {})
-        )
-        super().__init__(
-            OAuthFlows(password=flow),
-            scheme_name=scheme_name,
-            description=description,
-            auto_error=auto_error,
-        )
+        scopes = dict(scopes or {})
+        flow = OAuthFlowPassword(tokenUrl=tokenUrl, refreshUrl=refreshUrl, scopes=scopes)
+        model = OAuth2Model(flows=OAuthFlows(password=flow), description=description)
+        self._init_base(model, scheme_name, auto_error)
 
-    async def __call__(self, request: HTTPConnection) -> str | None:
-        """The bearer token (``None`` when missing and not ``auto_error``)."""
-        return self._bearer_token(request)
+    __call__ = OAuth2._bearer_token
 
 
 class OAuth2AuthorizationCodeBearer(OAuth2):
@@ -183,19 +155,14 @@ class OAuth2AuthorizationCodeBearer(OAuth2):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
+        scopes = dict(scopes or {})
         flow = OAuthFlowAuthorizationCode(
             authorizationUrl=authorizationUrl,
             tokenUrl=tokenUrl,
             refreshUrl=refreshUrl,
-            scopes=dict(scopes or {}),
+            scopes=scopes,
         )
-        super().__init__(
-            OAuthFlows(authorizationCode=flow),
-            scheme_name=scheme_name,
-            description=description,
-            auto_error=auto_error,
-        )
+        model = OAuth2Model(flows=OAuthFlows(authorizationCode=flow), description=description)
+        self._init_base(model, scheme_name, auto_error)
 
-    async def __call__(self, request: HTTPConnection) -> str | None:
-        """The bearer token (``None`` when missing and not ``auto_error``)."""
-        return self._bearer_token(request)
+    __call__ = OAuth2._bearer_token

@@ -25,10 +25,8 @@ class OpenIdConnect(SecurityBase):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
-        self.model = OpenIdConnectModel(openIdConnectUrl=openIdConnectUrl, description=description)
-        self._init_base(scheme_name, auto_error)
+        model = OpenIdConnectModel(openIdConnectUrl=openIdConnectUrl, description=description)
+        self._init_base(model, scheme_name, auto_error)
 
     async def __call__(self, request: HTTPConnection) -> str | None:
-        """The ``Authorization`` header as sent (``None`` when missing and not
-        ``auto_error``)."""
-        return self._raw_authorization(request)
+        return self._present(request.headers.get("authorization"))
