@@ -285,8 +285,8 @@ def prepare_websocket(plan: Plan) -> RequestFunction:
     endpoint = plan.root.call
 
     async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-        websocket = WebSocket(scope, receive, send)
-        ctx = Context(scope, receive, send, connection=websocket)
+        ctx = Context(scope, receive, send)
+        websocket = ctx.connection = WebSocket(scope, receive, send)
         try:
             async with contextlib.AsyncExitStack() as ctx.stack:
                 await endpoint(**await run(program, ctx))

@@ -33,7 +33,6 @@ from framework.http.datastructures import parse_query
 from framework.http.forms import FormData, FormLimits, UploadFile
 from framework.http.requests import Request, parse_cookies, raw_header
 from framework.http.responses import Response
-from framework.http.websockets import WebSocket
 from framework.types import Receive, Scope, Send
 
 __all__ = ["Context", "Reader", "body_reader", "form_values", "location_reader"]
@@ -71,14 +70,13 @@ class Context:
         receive: Receive,
         send: Send,
         limits: tuple[int | None, FormLimits | None] = (None, None),
-        connection: WebSocket | None = None,
     ) -> None:
         self.scope = scope
         self.receive = receive
         self.send = send
         self.limits = limits  # the route's (max_body_size, form_limits), for its Request
-        self.connection: Any = connection  # the Request (made when asked for) or the WebSocket
         self.errors: list[dict[str, Any]] = []
+        self.connection: Any = None  # the Request (made when first asked for) or the WebSocket
         self.query: list[tuple[str, str]] | None = None
         self.cookies: dict[str, str] | None = None
         self.body: Any = None

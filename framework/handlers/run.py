@@ -96,13 +96,15 @@ def _gather(step: Step, offset: int, final: bool = False) -> Gather:
     # Path parameters whose converter already gave the declared type are passed on as they are.
     trusted = step.dependant.trusted_path
     readers = _readers(step)
-    if not readers and not trusted and not final:
+    if not readers and not trusted:
 
         def gather_results(ctx: Context, results: list[Any]) -> dict[str, Any] | None:
             values = {}
             for name, slot in inputs:
                 value = results[slot]
                 if value is UNSET:
+                    if final:
+                        raise RequestValidationError(ctx.errors, body=ctx.parsed_body())
                     return None
                 if name is not None:
                     values[name] = value
