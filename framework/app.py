@@ -310,7 +310,7 @@ class App(RouteDecorators):
         where the exception happens (:mod:`framework.exception_handlers`).
         """
         error_handler = self.exception_handlers.get(500) or self.exception_handlers.get(Exception)
-        app: ASGIApp = self.router
+        app: ASGIApp = self.router.dispatch
         for middleware in reversed(self.user_middleware):
             app = middleware.build(app)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)

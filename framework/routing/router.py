@@ -7,7 +7,7 @@ hands the scope to the route.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from typing_extensions import Unpack
@@ -334,6 +334,12 @@ class Router(RouteDecorators):
     # -- ASGI -----------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.dispatch(scope, receive, send)
+
+    def dispatch(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """What answers this connection, ready to be awaited: the matched route's request
+        function, or the answer for no match. Not a coroutine of its own, so an app that calls
+        it (the App does) saves one per request."""
         if "router" not in scope:
             scope["router"] = self
         if scope["type"] == "http":
@@ -344,13 +350,11 @@ class Router(RouteDecorators):
                 if route is not None:
                     scope["path_params"] = found[1]
                     scope["route"] = route
-                    await route.handle(scope, receive, send)
-                    return
-            await self._unmatched(scope, receive, send, path, found is not None)
-        elif scope["type"] == "websocket":
-            await self._websocket(scope, receive, send)
-        else:
-            raise RuntimeError(f"Router cannot handle ASGI scope type {scope['type']!r}")
+                    return route.handle(scope, receive, send)
+            return self._unmatched(scope, receive, send, path, found is not None)
+        if scope["type"] == "websocket":
+            return self._websocket(scope, receive, send)
+        raise RuntimeError(f"Router cannot handle ASGI scope type {scope['type']!r}")
 
     async def _unmatched(
         self, scope: Scope, receive: Receive, send: Send, path: str, path_matched: bool
