@@ -34,10 +34,9 @@ class URL:
     __slots__ = ("_parts", "_text")
 
     def __init__(self, url: str = "", *, scope: Scope | None = None) -> None:
-        self._text: str | None
+        self._text: str | None = url if scope is None else None  # built on demand from a scope
         if scope is None:
             self._parts = urlsplit(url)
-            self._text = url
             return
         scheme = scope.get("scheme", "http")
         path = scope["path"]
@@ -60,7 +59,6 @@ class URL:
         self._parts = SplitResult(
             scheme if netloc else "", netloc, quote(path, _PATH_SAFE), query, ""
         )
-        self._text = None
 
     @property
     def scheme(self) -> str:
@@ -236,8 +234,7 @@ class QueryParams(ImmutableMultiDict[str]):
     __slots__ = ()
 
     def __init__(
-        self,
-        query: str | bytes | Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+        self, query: str | bytes | Iterable[tuple[str, str]] | Mapping[str, str] | None = None
     ) -> None:
         if isinstance(query, (str, bytes)):
             self._list = pairs = parse_query(query)
