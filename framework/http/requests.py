@@ -44,9 +44,7 @@ def parse_cookies(header: str) -> dict[str, str]:
     for piece in header.split(";"):
         name, sep, value = piece.partition("=")
         name = name.strip()
-        if not sep or not name:
-            continue
-        if name not in cookies:
+        if sep and name and name not in cookies:
             cookies[name] = _unquote_cookie(value.strip())
     return cookies
 
@@ -60,10 +58,8 @@ async def _empty_send(message: Message) -> None:
 
 
 class HTTPConnection(Mapping[str, Any]):
-    """What HTTP requests and WebSocket connections have in common: the scope, read lazily.
-
-    It is also a read-only mapping over the ASGI scope (``conn["path"]``).
-    """
+    """What HTTP requests and WebSocket connections have in common: the scope, read lazily, and
+    a read-only mapping over it (``conn["path"]``)."""
 
     __slots__ = ("_cookies", "_headers", "_query_params", "_receive", "_state", "_url", "scope")
 
