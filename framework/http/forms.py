@@ -98,11 +98,8 @@ class _MultipartReader:
             self.files += 1
             if self.files > self.limits.max_files:
                 raise _too_large("files")
-            part.upload = UploadFile(
-                filename=options[b"filename"].decode("utf-8", "replace"),
-                size=0,
-                headers=Headers(raw=part.headers),
-            )
+            filename = options[b"filename"].decode("utf-8", "replace")
+            part.upload = UploadFile(filename=filename, size=0, headers=Headers(raw=part.headers))
             self.items.append((part.name, part.upload))
         else:
             self.fields += 1
