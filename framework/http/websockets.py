@@ -138,9 +138,7 @@ class WebSocket(HTTPConnection):
     # -- handshake ------------------------------------------------------------------------------
 
     async def accept(
-        self,
-        subprotocol: str | None = None,
-        headers: Iterable[tuple[bytes, bytes]] | None = None,
+        self, subprotocol: str | None = None, headers: Iterable[tuple[bytes, bytes]] | None = None
     ) -> None:
         """Accept the handshake, optionally choosing one of the client's ``subprotocols``."""
         if self.client_state is WebSocketState.CONNECTING:
@@ -165,13 +163,8 @@ class WebSocket(HTTPConnection):
             raise RuntimeError(
                 "A denial response can only be sent before the connection is accepted"
             )
-        await self.send(
-            {
-                "type": "websocket.http.response.start",
-                "status": response.status_code,
-                "headers": response.raw_headers,
-            }
-        )
+        status, raw = response.status_code, response.raw_headers
+        await self.send({"type": "websocket.http.response.start", "status": status, "headers": raw})
         await self.send({"type": "websocket.http.response.body", "body": response.body})
 
     @property
