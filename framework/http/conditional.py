@@ -17,6 +17,9 @@ MAX_RANGES = 100
 # Entity tags in a list: an optional weak prefix and a quoted opaque part (which may hold commas).
 _ETAG = re.compile(r'(W/)?"([^"]*)"')
 
+# One range of a set: "first-last", "first-" or "-suffix", in ASCII digits.
+_RANGE_SPEC = re.compile(r"\s*([0-9]*)\s*-\s*([0-9]*)\s*")
+
 Ranges = list[tuple[int, int]]
 """Byte ranges as ``(start, end)`` pairs, ``end`` excluded."""
 
@@ -43,17 +46,13 @@ def parse_http_date(value: str) -> float | None:
     return parsed.timestamp()
 
 
-def _opaque(tag: str) -> str:
-    return tag[2:] if tag.startswith("W/") else tag
-
-
 def none_match(if_none_match: str, etag: str | None) -> bool:
     """Whether ``If-None-Match`` names ``etag`` (weak comparison) or is ``*``."""
     if if_none_match.strip() == "*":
         return True
     if etag is None:
         return False
-    ours = _opaque(etag.strip())
+    ours = etag.strip().removeprefix("W/")
     return any(f'"{match[1]}"' == ours for match in _ETAG.findall(if_none_match))
 
 
@@ -85,26 +84,12 @@ def if_range_matches(if_range: str, etag: str | None, last_modified: str | None)
     """
     if_range = if_range.strip()
     if if_range.startswith(("W/", '"')):
-        return (
-            etag is not None
-            and not if_range.startswith("W/")
-            and not etag.startswith("W/")
-            and if_range == etag.strip()
-        )
+        # Equal to ``etag`` and not weak, so ``etag`` is not weak either.
+        return etag is not None and not if_range.startswith("W/") and if_range == etag.strip()
     if last_modified is None:
         return False
     date = parse_http_date(if_range)
     return date is not None and date == parse_http_date(last_modified)
-
-
-def _position(text: str) -> int | None:
-    text = text.strip()
-    if not text or not text.isascii() or not text.isdigit():
-        return None
-    try:
-        return int(text)
-    except ValueError:  # more digits than Python converts
-        return None
 
 
 def parse_range(header: str, size: int, max_ranges: int = MAX_RANGES) -> Ranges | None:
@@ -121,32 +106,29 @@ def parse_range(header: str, size: int, max_ranges: int = MAX_RANGES) -> Ranges 
     unit, equals, spec = header.partition("=")
     if not equals or unit.strip().lower() != "bytes":
         return None
-    parts = [part for part in (p.strip() for p in spec.split(",")) if part]
+    parts = [part for part in spec.split(",") if part.strip()]
     if not parts or len(parts) > max_ranges:
         return None
     ranges: Ranges = []
     for part in parts:
-        first_text, dash, last_text = part.partition("-")
-        if not dash:
+        match = _RANGE_SPEC.fullmatch(part)
+        if match is None:
             return None
-        if not first_text.strip():  # suffix range: the last N bytes
-            length = _position(last_text)
-            if length is None:
-                return None
-            if length > 0 and size > 0:
-                ranges.append((max(size - length, 0), size))
-            continue
-        first = _position(first_text)
-        if first is None:
+        first_text, last_text = match.groups()
+        try:
+            first = int(first_text) if first_text else None
+            last = int(last_text) if last_text else None
+        except ValueError:  # more digits than Python converts
             return None
-        end = size  # "100-": to the end
-        if last_text.strip():
-            last = _position(last_text)
-            if last is None or last < first:
+        if first is None:  # a suffix range: the last N bytes
+            if last is None:
                 return None
-            end = min(last + 1, size)
-        if first < size:
-            ranges.append((first, end))
+            if last > 0 and size > 0:
+                ranges.append((max(size - last, 0), size))
+        elif last is not None and last < first:
+            return None
+        elif first < size:
+            ranges.append((first, size if last is None else min(last + 1, size)))
     ranges.sort()
     merged: Ranges = []
     for start, end in ranges:

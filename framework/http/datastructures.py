@@ -1,4 +1,4 @@
-"""Value types shared by requests and responses: URL, headers, query parameters, forms, uploads.
+"""Value types shared by requests and responses: URL, headers, query parameters, state.
 
 Everything here is lazy: a header list is decoded one entry at a time when asked, a query string is
 parsed on first access, and nothing copies the ASGI scope.
@@ -34,10 +34,9 @@ class URL:
     __slots__ = ("_parts", "_text")
 
     def __init__(self, url: str = "", *, scope: Scope | None = None) -> None:
-        self._text: str | None
+        self._text: str | None = url if scope is None else None  # built on demand from a scope
         if scope is None:
             self._parts = urlsplit(url)
-            self._text = url
             return
         scheme = scope.get("scheme", "http")
         path = scope["path"]
@@ -54,15 +53,12 @@ class URL:
             server = scope.get("server")
             if server is not None:
                 host, port = server[0], server[1]
-                if port is None or _DEFAULT_PORTS.get(scheme) == port:
-                    netloc = host
-                else:
-                    netloc = f"{host}:{port}"
+                default = port is None or _DEFAULT_PORTS.get(scheme) == port
+                netloc = host if default else f"{host}:{port}"
         query = scope.get("query_string", b"").decode("latin-1")
         self._parts = SplitResult(
             scheme if netloc else "", netloc, quote(path, _PATH_SAFE), query, ""
         )
-        self._text = None
 
     @property
     def scheme(self) -> str:
@@ -134,8 +130,7 @@ class URL:
 
     def include_query_params(self, **params: Any) -> URL:
         """A copy with these query parameters set (replacing any of the same name)."""
-        query = QueryParams(self.query)
-        merged = [(k, v) for k, v in query.multi_items() if k not in params]
+        merged = [(k, v) for k, v in QueryParams(self.query).multi_items() if k not in params]
         merged.extend((k, str(v)) for k, v in params.items())
         return self.replace(query=urlencode(merged))
 
@@ -169,16 +164,10 @@ class ImmutableMultiDict(Mapping[str, _V]):
     __slots__ = ("_dict", "_list")
 
     def __init__(self, items: Iterable[tuple[str, _V]] | Mapping[str, _V] | None = None) -> None:
-        if items is None:
-            pairs: list[tuple[str, _V]] = []
-        elif isinstance(items, ImmutableMultiDict):
-            pairs = items.multi_items()
-        elif isinstance(items, Mapping):
-            pairs = list(items.items())
-        else:
-            pairs = list(items)
-        self._list = pairs
-        self._dict = dict(pairs)
+        if isinstance(items, Mapping):
+            items = items.multi_items() if isinstance(items, ImmutableMultiDict) else items.items()
+        self._list: list[tuple[str, _V]] = list(items or ())
+        self._dict = dict(self._list)
 
     def getlist(self, key: str) -> list[_V]:
         """Every value given for ``key``, in order (empty when absent)."""
@@ -205,9 +194,6 @@ class ImmutableMultiDict(Mapping[str, _V]):
             return False
         return sorted(self._list, key=repr) == sorted(other._list, key=repr)
 
-    def __hash__(self) -> int:  # pragma: no cover - mappings are not hashable
-        raise TypeError(f"unhashable type: {type(self).__name__!r}")
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._list!r})"
 
@@ -229,14 +215,14 @@ def parse_query(query: str | bytes) -> list[tuple[str, str]]:
             # Raw non-ASCII bytes are invalid in a URL but happen: read them, and %-escapes, as
             # UTF-8 and replace what does not decode, instead of failing the request.
             pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
-            return [
-                (
-                    k.encode("latin-1").decode("utf-8", "replace"),
-                    v.encode("latin-1").decode("utf-8", "replace"),
-                )
-                for k, v in pairs
-            ]
+            return [(latin1_as_utf8(k), latin1_as_utf8(v)) for k, v in pairs]
     return parse_qsl(query, keep_blank_values=True)
+
+
+def latin1_as_utf8(text: str) -> str:
+    """Bytes read as latin-1 (one character each) read again as UTF-8, U+FFFD where they do not
+    decode: bodies and query strings are parsed as latin-1 so that a bad byte cannot fail them."""
+    return text.encode("latin-1").decode("utf-8", "replace")
 
 
 class QueryParams(ImmutableMultiDict[str]):
@@ -248,12 +234,10 @@ class QueryParams(ImmutableMultiDict[str]):
     __slots__ = ()
 
     def __init__(
-        self,
-        query: str | bytes | Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+        self, query: str | bytes | Iterable[tuple[str, str]] | Mapping[str, str] | None = None
     ) -> None:
         if isinstance(query, (str, bytes)):
-            pairs = parse_query(query)
-            self._list = pairs
+            self._list = pairs = parse_query(query)
             self._dict = dict(pairs)
         else:
             super().__init__(query)
@@ -276,6 +260,16 @@ def check_header(name: str, value: str) -> None:
         raise ValueError("Header name must not be empty")
 
 
+def encode_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    """The raw ASGI ``(name, value)`` byte pairs of ``headers``, names lower-cased and each
+    checked with :func:`check_header`."""
+    raw = []
+    for name, value in headers.items():
+        check_header(name, value)
+        raw.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    return raw
+
+
 class Headers(Mapping[str, str]):
     """Case-insensitive, multi-valued HTTP headers over the raw ASGI list of byte pairs.
 
@@ -296,13 +290,8 @@ class Headers(Mapping[str, str]):
             self._list: list[tuple[bytes, bytes]] = scope["headers"]
         elif raw is not None:
             self._list = raw
-        elif headers is not None:
-            self._list = []
-            for key, value in headers.items():
-                check_header(key, value)
-                self._list.append((key.lower().encode("latin-1"), value.encode("latin-1")))
         else:
-            self._list = []
+            self._list = encode_headers(headers) if headers else []
 
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:
@@ -358,9 +347,6 @@ class Headers(Mapping[str, str]):
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Headers) and sorted(self._list) == sorted(other._list)
-
-    def __hash__(self) -> int:  # pragma: no cover - mappings are not hashable
-        raise TypeError("unhashable type: 'Headers'")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.items()!r})"

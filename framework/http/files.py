@@ -6,29 +6,21 @@ The header logic (ETags, dates, ``Range`` parsing, multipart framing) is in
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
-import anyio
 import anyio.to_thread
 
 from framework.background import BackgroundTask
-from framework.http.conditional import (
-    MAX_RANGES,
-    Ranges,
-    content_range,
-    http_date,
-    if_range_matches,
-    is_not_modified,
-    make_etag,
-    multipart_heads,
-    parse_range,
-)
-from framework.http.responses import Response, StreamingResponse, encode_headers
+from framework.http import conditional
+from framework.http.conditional import Ranges
+from framework.http.datastructures import encode_headers
+from framework.http.responses import Response, StreamingResponse
 from framework.types import Receive, Scope, Send
 
 __all__ = ["FileResponse"]
@@ -42,6 +34,7 @@ class _ClientGone(Exception):
 _NOT_MODIFIED_HEADERS = frozenset(
     (b"cache-control", b"content-location", b"date", b"etag", b"expires", b"vary", b"last-modified")
 )
+_CONDITIONAL_HEADERS = frozenset((b"if-none-match", b"if-modified-since", b"range", b"if-range"))
 
 
 class FileResponse(Response):
@@ -59,7 +52,7 @@ class FileResponse(Response):
     """
 
     chunk_size = 64 * 1024
-    max_ranges = MAX_RANGES
+    max_ranges = conditional.MAX_RANGES
     # The disconnect watcher only reads http.disconnect; FileResponse never reads the body.
     watches_disconnect = True
 
@@ -99,8 +92,8 @@ class FileResponse(Response):
     def _add_file_headers(self, result: os.stat_result) -> None:
         self._add_entity_headers(result.st_size)
         headers = self.headers
-        headers.setdefault("last-modified", http_date(result.st_mtime))
-        headers.setdefault("etag", make_etag(result))
+        headers.setdefault("last-modified", conditional.http_date(result.st_mtime))
+        headers.setdefault("etag", conditional.make_etag(result))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         result = self.stat_result
@@ -113,28 +106,20 @@ class FileResponse(Response):
                 raise RuntimeError(f"File at path {self.path} is not a file.")
             self.stat_result = result
             self._add_file_headers(result)
-        size = result.st_size
         method = scope.get("method", "GET")
-        status = self.status_code
-        headers = self.raw_headers
-        ranges: Ranges | None = None
-        if status == 200 and method in ("GET", "HEAD"):
-            answer = self._evaluate_request(scope, method, size)
-            if isinstance(answer, tuple):  # 304 or 416: a fixed answer without the file
-                status, headers = answer
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": b""})
-                if self.background is not None:
-                    await self.background()
-                return
-            ranges = answer
-        try:
-            if ranges is None:
-                await self._send_whole(scope, receive, send, method == "HEAD")
-            else:
-                await self._send_ranges(scope, receive, send, ranges, size)
-        except _ClientGone:
-            pass
+        answer = None
+        if self.status_code == 200 and method in ("GET", "HEAD"):
+            answer = self._evaluate_request(scope, method, result.st_size)
+        if isinstance(answer, tuple):  # 304 or 416: a fixed answer without the file
+            status, headers = answer
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            with contextlib.suppress(_ClientGone):
+                if answer is None:
+                    await self._send_whole(scope, receive, send, method == "HEAD")
+                else:
+                    await self._send_ranges(scope, receive, send, answer, result.st_size)
         if self.background is not None:
             await self.background()
 
@@ -143,52 +128,41 @@ class FileResponse(Response):
     ) -> Ranges | tuple[int, list[tuple[bytes, bytes]]] | None:
         """Read the conditional and range headers of the request: a fixed ``(status, headers)``
         answer (304 or 416), the byte ranges to send (206) or None (the whole file)."""
-        if_none_match = if_modified_since = range_header = if_range = None
-        for name, value in scope.get("headers", ()):
-            if name == b"if-none-match":
-                if_none_match = value.decode("latin-1")
-            elif name == b"if-modified-since":
-                if_modified_since = value.decode("latin-1")
-            elif name == b"range":
-                range_header = value.decode("latin-1")
-            elif name == b"if-range":
-                if_range = value.decode("latin-1")
+        found = {
+            name: value.decode("latin-1")
+            for name, value in scope.get("headers", ())
+            if name in _CONDITIONAL_HEADERS
+        }
+        if_none_match = found.get(b"if-none-match")
+        if_modified_since = found.get(b"if-modified-since")
+        range_header = found.get(b"range")
         if if_none_match is None and if_modified_since is None and range_header is None:
             return None
-        own = self.headers
-        etag = own.get("etag")
-        last_modified = own.get("last-modified")
-        if is_not_modified(if_none_match, if_modified_since, etag, last_modified):
-            kept = [(k, v) for k, v in self.raw_headers if k in _NOT_MODIFIED_HEADERS]
-            return 304, kept
+        etag, last_modified = self.headers.get("etag"), self.headers.get("last-modified")
+        if conditional.is_not_modified(if_none_match, if_modified_since, etag, last_modified):
+            return 304, [(k, v) for k, v in self.raw_headers if k in _NOT_MODIFIED_HEADERS]
         # Range requests are defined for GET only (RFC 9110, section 14.2): HEAD gets a 200.
         if range_header is None or method != "GET":
             return None
-        if if_range is not None and not if_range_matches(if_range, etag, last_modified):
+        if_range = found.get(b"if-range")
+        if if_range is not None and not conditional.if_range_matches(if_range, etag, last_modified):
             return None
-        ranges = parse_range(range_header, size, self.max_ranges)
+        ranges = conditional.parse_range(range_header, size, self.max_ranges)
         if ranges == []:
-            unsatisfiable = [
-                (b"content-range", f"bytes */{size}".encode("latin-1")),
-                (b"content-length", b"0"),
-            ]
-            return 416, unsatisfiable
+            return 416, [(b"content-range", b"bytes */%d" % size), (b"content-length", b"0")]
         return ranges
 
     async def _send_whole(self, scope: Scope, receive: Receive, send: Send, head: bool) -> None:
-        pathsend = "http.response.pathsend" in scope.get("extensions", {})
-        if head or pathsend:
-            status, headers = self.status_code, self.raw_headers
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            if head:
-                await send({"type": "http.response.body", "body": b""})
-            else:
-                await send({"type": "http.response.pathsend", "path": os.fspath(self.path)})
-        else:
+        status, headers = self.status_code, self.raw_headers
+        if not head and "http.response.pathsend" not in scope.get("extensions", {}):
             size = self.stat_result.st_size if self.stat_result is not None else 0
-            await self._stream(
-                scope, receive, send, self.status_code, self.raw_headers, [(0, size)], None
-            )
+            await self._stream(scope, receive, send, status, headers, [(0, size)])
+            return
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if head:
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await send({"type": "http.response.pathsend", "path": os.fspath(self.path)})
 
     async def _send_ranges(
         self, scope: Scope, receive: Receive, send: Send, ranges: Ranges, size: int
@@ -196,21 +170,26 @@ class FileResponse(Response):
         headers = [
             (k, v) for k, v in self.raw_headers if k not in (b"content-length", b"content-range")
         ]
-        framing: tuple[list[bytes], bytes] | None = None
+        pieces: list[bytes | tuple[int, int]] = []
         if len(ranges) == 1:
             start, end = ranges[0]
+            pieces.append((start, end))
             length = end - start
-            headers.append((b"content-range", content_range(start, end, size).encode("latin-1")))
+            headers.append(
+                (b"content-range", conditional.content_range(start, end, size).encode("latin-1"))
+            )
         else:
             boundary = secrets.token_hex(16)
             content_type = self.headers.get("content-type", "application/octet-stream")
-            heads, tail, length = multipart_heads(ranges, size, content_type, boundary)
-            framing = (heads, tail)
+            heads, tail, length = conditional.multipart_heads(ranges, size, content_type, boundary)
+            for head, part in zip(heads, ranges):
+                pieces += (head, part)
+            pieces.append(tail)
             headers = [(k, v) for k, v in headers if k != b"content-type"]
             multipart = f"multipart/byteranges; boundary={boundary}"
             headers.append((b"content-type", multipart.encode("latin-1")))
         headers.append((b"content-length", str(length).encode("latin-1")))
-        await self._stream(scope, receive, send, 206, headers, ranges, framing)
+        await self._stream(scope, receive, send, 206, headers, pieces)
 
     async def _stream(
         self,
@@ -219,10 +198,10 @@ class FileResponse(Response):
         send: Send,
         status: int,
         headers: list[tuple[bytes, bytes]],
-        ranges: Ranges,
-        framing: tuple[list[bytes], bytes] | None,
+        pieces: Sequence[bytes | tuple[int, int]],
     ) -> None:
-        """Open the file, send the start, then the ``ranges`` (with multipart ``framing``).
+        """Open the file, send the start, then the body ``pieces``: bytes as they are, and
+        ``(start, end)`` ranges of the file.
 
         The file is opened first, so a file that cannot be read fails before anything is sent.
         Servers older than ASGI 2.4 do not fail ``send`` once the client has gone: there a
@@ -236,24 +215,20 @@ class FileResponse(Response):
             await send({"type": "http.response.start", "status": status, "headers": headers})
             spec = scope.get("asgi", {}).get("spec_version", "2.0")
             if _spec_at_least_2_4(spec):
-                await self._send_parts(file, send, ranges, framing)
+                await self._send_pieces(file, send, pieces)
             else:
                 async with anyio.create_task_group() as group:
                     group.start_soon(
                         StreamingResponse._cancel_on_disconnect, receive, group.cancel_scope
                     )
-                    await self._send_parts(file, send, ranges, framing)
+                    await self._send_pieces(file, send, pieces)
                     group.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
                 await file.aclose()
 
-    async def _send_parts(
-        self,
-        file: anyio.AsyncFile[bytes],
-        send: Send,
-        ranges: Ranges,
-        framing: tuple[list[bytes], bytes] | None,
+    async def _send_pieces(
+        self, file: anyio.AsyncFile[bytes], send: Send, pieces: Sequence[bytes | tuple[int, int]]
     ) -> None:
         async def body(data: bytes, more: bool) -> None:
             # Shielded: a disconnect watcher must not cancel a send half-way. Some servers
@@ -266,26 +241,23 @@ class FileResponse(Response):
                 raise _ClientGone from exc
 
         position = 0
-        last_index = len(ranges) - 1
-        sent_last = False
-        for index, (start, end) in enumerate(ranges):
-            if framing is not None:
-                await body(framing[0][index], True)
+        for index, piece in enumerate(pieces):
+            more = index < len(pieces) - 1
+            if isinstance(piece, bytes):
+                await body(piece, more)
+                continue
+            start, end = piece
             if start != position:
                 await file.seek(start)
-            remaining = end - start
-            while remaining > 0:
-                chunk = await file.read(min(self.chunk_size, remaining))
+                position = start
+            if start == end and not more:
+                await body(b"", False)  # an empty file
+            while position < end:
+                chunk = await file.read(min(self.chunk_size, end - position))
                 if not chunk:
                     raise RuntimeError(f"File at path {self.path} is shorter than expected.")
-                remaining -= len(chunk)
-                sent_last = framing is None and index == last_index and remaining == 0
-                await body(chunk, not sent_last)
-            position = end
-        if framing is not None:
-            await body(framing[1], False)
-        elif not sent_last:
-            await body(b"", False)  # an empty file or range list
+                position += len(chunk)
+                await body(chunk, more or position < end)
 
 
 def _spec_at_least_2_4(spec: str) -> bool:

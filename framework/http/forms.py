@@ -8,9 +8,9 @@ form into an :class:`HTTPException` with a clear 4xx status.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, TypeVar
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
@@ -19,7 +19,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from framework.exceptions import HTTPException
-from framework.http.datastructures import Headers, ImmutableMultiDict
+from framework.http.datastructures import Headers, ImmutableMultiDict, latin1_as_utf8
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class FormLimits:
 
 
 DEFAULT_LIMITS = FormLimits()
+_T = TypeVar("_T")
 
 
 def _too_large(what: str) -> HTTPException:
@@ -47,80 +48,49 @@ def _too_large(what: str) -> HTTPException:
 class _Part:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     name: str = ""
-    data: bytearray = field(default_factory=bytearray)
+    data: bytearray = field(default_factory=bytearray)  # a text field's value
     upload: UploadFile | None = None
+    size: int = 0  # bytes of the upload so far
 
 
 class _MultipartReader:
-    """Collects parser callbacks synchronously; :meth:`drain` applies them with async file writes."""
+    """Builds the form from python-multipart's callbacks. They run synchronously inside
+    ``parser.write()``, so file data waits in ``pending`` until :meth:`flush` writes it."""
 
     def __init__(self, boundary: bytes, limits: FormLimits) -> None:
         self.limits = limits
-        self.events: list[tuple[str, Any]] = []
         self.items: list[tuple[str, UploadFile | str]] = []
-        self.files = 0
-        self.fields = 0
+        self.pending: list[tuple[UploadFile, bytes | None]] = []  # data to write, None: rewind
+        self.files = self.fields = 0
         self.ended = False
-        self._header_field = bytearray()
-        self._header_value = bytearray()
         self._part = _Part()
+        self._field = bytearray()
+        self._value = bytearray()
         self.parser = MultipartParser(
             boundary,
             {
-                "on_part_begin": self._on_part_begin,
-                "on_part_data": self._on_part_data,
-                "on_part_end": lambda: self.events.append(("end", None)),
-                "on_header_field": self._on_header_field,
-                "on_header_value": self._on_header_value,
-                "on_header_end": self._on_header_end,
-                "on_headers_finished": lambda: self.events.append(("headers", None)),
-                "on_end": self._on_end,
+                "on_part_begin": self._begin_part,
+                "on_header_field": lambda data, start, end: self._field.extend(data[start:end]),
+                "on_header_value": lambda data, start, end: self._value.extend(data[start:end]),
+                "on_header_end": self._end_header,
+                "on_headers_finished": self._start_part,
+                "on_part_data": self._add_data,
+                "on_part_end": self._finish_part,
+                "on_end": self._end,
             },
         )
 
-    # python-multipart calls these synchronously from parser.write().
-    def _on_part_begin(self) -> None:
-        self.events.append(("begin", None))
+    def _begin_part(self) -> None:
+        self._part = _Part()
 
-    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
-        self.events.append(("data", data[start:end]))
+    def _end_header(self) -> None:
+        self._part.headers.append((bytes(self._field).lower(), bytes(self._value)))
+        self._field.clear()
+        self._value.clear()
 
-    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header_field += data[start:end]
-
-    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
-
-    def _on_header_end(self) -> None:
-        header = (bytes(self._header_field).lower(), bytes(self._header_value))
-        self.events.append(("header", header))
-        self._header_field.clear()
-        self._header_value.clear()
-
-    def _on_end(self) -> None:
-        self.ended = True
-
-    async def drain(self) -> None:
-        events, self.events = self.events, []
-        for kind, payload in events:
-            if kind == "begin":
-                self._part = _Part()
-            elif kind == "header":
-                self._part.headers.append(payload)
-            elif kind == "headers":
-                await self._start_part()
-            elif kind == "data":
-                await self._add_data(payload)
-            elif kind == "end":
-                await self._finish_part()
-
-    async def _start_part(self) -> None:
+    def _start_part(self) -> None:
         part = self._part
-        disposition = b""
-        for name, value in part.headers:
-            if name == b"content-disposition":
-                disposition = value
-        kind, options = parse_options_header(disposition)
+        kind, options = parse_options_header(dict(part.headers).get(b"content-disposition", b""))
         if kind != b"form-data" or b"name" not in options:
             raise HTTPException(400, detail="Multipart part without a form-data name")
         part.name = options[b"name"].decode("utf-8", "replace")
@@ -128,35 +98,42 @@ class _MultipartReader:
             self.files += 1
             if self.files > self.limits.max_files:
                 raise _too_large("files")
-            part.upload = UploadFile(
-                filename=options[b"filename"].decode("utf-8", "replace"),
-                size=0,
-                headers=Headers(raw=part.headers),
-            )
+            filename = options[b"filename"].decode("utf-8", "replace")
+            part.upload = UploadFile(filename=filename, size=0, headers=Headers(raw=part.headers))
             self.items.append((part.name, part.upload))
         else:
             self.fields += 1
             if self.fields > self.limits.max_fields:
                 raise _too_large("fields")
 
-    async def _add_data(self, data: bytes) -> None:
+    def _add_data(self, data: bytes, start: int, end: int) -> None:
         part = self._part
         if part.upload is None:
-            part.data += data
+            part.data += data[start:end]
             if len(part.data) > self.limits.max_part_size:
                 raise HTTPException(413, detail=f"Form field {part.name!r} is too large")
             return
-        await part.upload.write(data)
+        part.size += end - start
         limit = self.limits.max_file_size
-        if limit is not None and (part.upload.size or 0) > limit:
+        if limit is not None and part.size > limit:
             raise HTTPException(413, detail=f"Uploaded file {part.upload.filename!r} is too large")
+        self.pending.append((part.upload, data[start:end]))
 
-    async def _finish_part(self) -> None:
+    def _finish_part(self) -> None:
         part = self._part
         if part.upload is None:
             self.items.append((part.name, part.data.decode("utf-8", "replace")))
         else:
-            await part.upload.seek(0)
+            self.pending.append((part.upload, None))
+
+    def _end(self) -> None:
+        self.ended = True
+
+    async def flush(self) -> None:
+        """Write the file data of the last ``parser.write()``, and rewind the files it ended."""
+        pending, self.pending = self.pending, []
+        for upload, data in pending:
+            await (upload.seek(0) if data is None else upload.write(data))
 
 
 async def _parse_multipart(
@@ -175,7 +152,7 @@ async def _parse_multipart(
                 reader.parser.write(chunk)
             except FormParserError as exc:
                 raise HTTPException(400, detail=f"Malformed multipart body: {exc}") from None
-            await reader.drain()
+            await reader.flush()
         if not reader.ended:
             raise HTTPException(400, detail="Multipart body ended before its closing boundary")
     except BaseException:
@@ -204,13 +181,7 @@ async def parse_form(
         for name, value in pairs:
             if len(value) > limits.max_part_size:
                 raise HTTPException(413, detail=f"Form field {name!r} is too large")
-        return FormData(
-            (
-                k.encode("latin-1").decode("utf-8", "replace"),
-                v.encode("latin-1").decode("utf-8", "replace"),
-            )
-            for k, v in pairs
-        )
+        return FormData((latin1_as_utf8(k), latin1_as_utf8(v)) for k, v in pairs)
     raise HTTPException(
         415,
         detail="Expected a form body: Content-Type multipart/form-data or "
@@ -235,11 +206,9 @@ class UploadFile:
         filename: str | None = None,
         headers: Headers | None = None,
     ) -> None:
-        self.file: IO[bytes] = (
-            tempfile.SpooledTemporaryFile(max_size=self.spool_max_size)  # noqa: SIM115
-            if file is None
-            else file
-        )
+        if file is None:
+            file = tempfile.SpooledTemporaryFile(max_size=self.spool_max_size)  # noqa: SIM115
+        self.file: IO[bytes] = file
         self.size = size
         self.filename = filename
         self.headers = headers if headers is not None else Headers()
@@ -250,39 +219,29 @@ class UploadFile:
         value = self.headers.get("content-type")
         return None if value is None else str(value)
 
-    @property
-    def _in_memory(self) -> bool:
-        rolled: bool = getattr(self.file, "_rolled", True)
-        return not rolled
+    async def _io(self, method: Callable[..., _T], *args: Any) -> _T:
+        # A spooled file still in memory is called directly; a file on disk in a worker thread.
+        if not getattr(self.file, "_rolled", True):
+            return method(*args)
+        return await anyio.to_thread.run_sync(method, *args)
 
     async def write(self, data: bytes) -> None:
         """Append ``data`` (the parser uses this while the upload streams in)."""
         if self.size is not None:
             self.size += len(data)
-        if self._in_memory:
-            self.file.write(data)
-        else:
-            await anyio.to_thread.run_sync(self.file.write, data)
+        await self._io(self.file.write, data)
 
     async def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes (all by default) from the current position."""
-        if self._in_memory:
-            return self.file.read(size)
-        return await anyio.to_thread.run_sync(self.file.read, size)
+        return await self._io(self.file.read, size)
 
     async def seek(self, offset: int) -> None:
         """Move to byte ``offset``."""
-        if self._in_memory:
-            self.file.seek(offset)
-        else:
-            await anyio.to_thread.run_sync(self.file.seek, offset)
+        await self._io(self.file.seek, offset)
 
     async def close(self) -> None:
         """Close and discard the temporary file."""
-        if self._in_memory:
-            self.file.close()
-        else:
-            await anyio.to_thread.run_sync(self.file.close)
+        await self._io(self.file.close)
 
     def __repr__(self) -> str:
         return (

@@ -44,9 +44,7 @@ def parse_cookies(header: str) -> dict[str, str]:
     for piece in header.split(";"):
         name, sep, value = piece.partition("=")
         name = name.strip()
-        if not sep or not name:
-            continue
-        if name not in cookies:
+        if sep and name and name not in cookies:
             cookies[name] = _unquote_cookie(value.strip())
     return cookies
 
@@ -60,10 +58,8 @@ async def _empty_send(message: Message) -> None:
 
 
 class HTTPConnection(Mapping[str, Any]):
-    """What HTTP requests and WebSocket connections have in common: the scope, read lazily.
-
-    It is also a read-only mapping over the ASGI scope (``conn["path"]``).
-    """
+    """What HTTP requests and WebSocket connections have in common: the scope, read lazily, and
+    a read-only mapping over it (``conn["path"]``)."""
 
     __slots__ = ("_cookies", "_headers", "_query_params", "_receive", "_state", "_url", "scope")
 
@@ -253,8 +249,7 @@ class Request(HTTPConnection):
             self._received += len(chunk)
             if self._max_body_size is not None and self._received > self._max_body_size:
                 raise HTTPException(413, detail="Request body too large")
-        more: bool = message.get("more_body", False)
-        return chunk, more
+        return chunk, message.get("more_body", False)
 
     async def _raw_receive(self) -> Message:
         message = await self._receive()
@@ -274,22 +269,27 @@ class Request(HTTPConnection):
                 self._slot_free.set()
         return message
 
+    def _ready_message(self) -> Message | None:
+        """A message the body reader can have without waiting: one read ahead, or the disconnect."""
+        return self._take_slot() or (_DISCONNECT if self._disconnected else None)
+
     async def _next_message(self) -> Message:
         """The next body message for the body reader, in order, whoever fetched it."""
-        message = self._take_slot()
+        message = self._ready_message()
         if message is not None:
             return message
-        if self._disconnected:
-            return _DISCONNECT
         if self._lock is None:
             return await self._raw_receive()
-        async with self._lock:
-            message = self._take_slot()
-            if message is not None:
-                return message
-            if self._disconnected:
-                return _DISCONNECT
-            return await self._raw_receive()
+        async with self._lock:  # the disconnect watcher may have read one meanwhile
+            return self._ready_message() or await self._raw_receive()
+
+    async def _read_ahead(self) -> None:
+        """Read one message for :meth:`is_disconnected` or the disconnect watcher, keeping a body
+        message in the slot for the body reader."""
+        was_done = self._transport_done
+        message = await self._raw_receive()
+        if message["type"] == "http.request" and not was_done:
+            self._slot = message
 
     async def body(self) -> bytes:
         """The whole body (read once, then cached). Raises 413 past the body size limit."""
@@ -349,17 +349,14 @@ class Request(HTTPConnection):
         (else :data:`~framework.http.forms.DEFAULT_LIMITS`).
         """
         if self._form is None:
-            limits = self._form_limits
             given = {
                 "max_files": max_files,
                 "max_fields": max_fields,
                 "max_part_size": max_part_size,
                 "max_file_size": max_file_size,
             }
-            if any(value is not None for value in given.values()):
-                limits = dataclasses.replace(
-                    limits, **{key: value for key, value in given.items() if value is not None}
-                )
+            chosen = {key: value for key, value in given.items() if value is not None}
+            limits = dataclasses.replace(self._form_limits, **chosen)
             self._form = await parse_form(self.headers, self.stream(), limits)
         return self._form
 
@@ -380,12 +377,9 @@ class Request(HTTPConnection):
             nonlocal replayed
             if not replayed:
                 replayed = True
-                if self._body is not None:
-                    return {"type": "http.request", "body": self._body, "more_body": False}
-                if self._stream_started and self._transport_done:
-                    return {"type": "http.request", "body": b"", "more_body": False}
-            message = self._take_slot()
-            return message if message is not None else await self._receive()
+                if self._body is not None or (self._stream_started and self._transport_done):
+                    return {"type": "http.request", "body": self._body or b"", "more_body": False}
+            return self._take_slot() or await self._receive()
 
         return receive
 
@@ -401,10 +395,7 @@ class Request(HTTPConnection):
             return False
         with anyio.CancelScope() as scope:
             scope.cancel()  # receive() only returns if a message is already waiting
-            was_done = self._transport_done
-            message = await self._raw_receive()
-            if message["type"] == "http.request" and not was_done:
-                self._slot = message  # kept for the body reader
+            await self._read_ahead()
         return self._disconnected
 
     def streaming_receive(self) -> Receive:
@@ -430,10 +421,6 @@ class Request(HTTPConnection):
                 await event.wait()
                 continue
             async with self._lock:
-                if self._disconnected or (self._slot is not None and not self._transport_done):
-                    continue
-                was_done = self._transport_done
-                message = await self._raw_receive()
-                if message["type"] == "http.request" and not was_done:
-                    self._slot = message
+                if not self._disconnected and (self._slot is None or self._transport_done):
+                    await self._read_ahead()
         return _DISCONNECT

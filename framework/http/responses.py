@@ -12,12 +12,11 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import anyio
-import anyio.to_thread
 from pydantic_core import to_json
 
 from framework.background import BackgroundTask
 from framework.concurrency import iterate_in_threadpool
-from framework.http.datastructures import URL, MutableHeaders, check_header
+from framework.http.datastructures import URL, MutableHeaders, check_header, encode_headers
 from framework.types import Receive, Scope, Send
 
 __all__ = [
@@ -39,14 +38,6 @@ def _content_type(media_type: str, charset: str) -> bytes:
     if media_type.startswith("text/") and "charset=" not in media_type.lower():
         media_type = f"{media_type}; charset={charset}"
     return media_type.encode("latin-1")
-
-
-def encode_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
-    raw = []
-    for name, value in headers.items():
-        check_header(name, value)
-        raw.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-    return raw
 
 
 class Response:
@@ -148,26 +139,20 @@ class Response:
                 raise ValueError(f"The cookie {name} must not contain ';' or control characters")
         cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
         cookie[key] = value
-        morsel = cookie[key]
-        if max_age is not None:
-            morsel["max-age"] = int(max_age)  # never a string that could carry attributes
-        if expires is not None:
-            if isinstance(expires, datetime):
-                morsel["expires"] = format_datetime(expires.astimezone(timezone.utc), usegmt=True)
-            else:
-                morsel["expires"] = expires
-        if path is not None:
-            morsel["path"] = path
-        if domain is not None:
-            morsel["domain"] = domain
-        if secure:
-            morsel["secure"] = True
-        if httponly:
-            morsel["httponly"] = True
-        if samesite is not None:
-            if samesite.lower() not in ("strict", "lax", "none"):
-                raise ValueError("samesite must be 'strict', 'lax' or 'none'")
-            morsel["samesite"] = samesite
+        if samesite is not None and samesite.lower() not in ("strict", "lax", "none"):
+            raise ValueError("samesite must be 'strict', 'lax' or 'none'")
+        if isinstance(expires, datetime):
+            expires = format_datetime(expires.astimezone(timezone.utc), usegmt=True)
+        attributes: dict[str, Any] = {
+            "max-age": None if max_age is None else int(max_age),  # never a string: no attributes
+            "expires": expires,
+            "path": path,
+            "domain": domain,
+            "secure": secure or None,
+            "httponly": httponly or None,
+            "samesite": samesite,
+        }
+        cookie[key].update({name: v for name, v in attributes.items() if v is not None})
         text = cookie.output(header="").strip()
         if partitioned:
             text += "; Partitioned"
@@ -248,9 +233,7 @@ class RedirectResponse(Response):
         headers: Mapping[str, str] | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        super().__init__(
-            content=b"", status_code=status_code, headers=headers, background=background
-        )
+        super().__init__(b"", status_code, headers, background=background)
         self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
 
 
@@ -307,7 +290,10 @@ class StreamingResponse(Response):
                 if error is not None:
                     raise error
         finally:
-            await self._close_iterator()
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):
+                    await close()
         if self.background is not None:
             await self.background()
 
@@ -326,14 +312,6 @@ class StreamingResponse(Response):
 
     @staticmethod
     async def _cancel_on_disconnect(receive: Receive, cancel_scope: anyio.CancelScope) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                cancel_scope.cancel()
-                return
-
-    async def _close_iterator(self) -> None:
-        close = getattr(self.body_iterator, "aclose", None)
-        if close is not None:
-            with anyio.CancelScope(shield=True):
-                await close()
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        cancel_scope.cancel()

@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Iterable
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, Literal, TypeVar
 
 from pydantic_core import from_json, to_json
 
@@ -23,6 +23,8 @@ from framework.http.responses import Response
 from framework.types import Message, Receive, Scope, Send
 
 __all__ = ["WebSocket", "WebSocketDisconnect", "WebSocketState"]
+
+_T = TypeVar("_T")
 
 
 class WebSocketState(enum.Enum):
@@ -136,9 +138,7 @@ class WebSocket(HTTPConnection):
     # -- handshake ------------------------------------------------------------------------------
 
     async def accept(
-        self,
-        subprotocol: str | None = None,
-        headers: Iterable[tuple[bytes, bytes]] | None = None,
+        self, subprotocol: str | None = None, headers: Iterable[tuple[bytes, bytes]] | None = None
     ) -> None:
         """Accept the handshake, optionally choosing one of the client's ``subprotocols``."""
         if self.client_state is WebSocketState.CONNECTING:
@@ -163,13 +163,8 @@ class WebSocket(HTTPConnection):
             raise RuntimeError(
                 "A denial response can only be sent before the connection is accepted"
             )
-        await self.send(
-            {
-                "type": "websocket.http.response.start",
-                "status": response.status_code,
-                "headers": response.raw_headers,
-            }
-        )
+        status, raw = response.status_code, response.raw_headers
+        await self.send({"type": "websocket.http.response.start", "status": status, "headers": raw})
         await self.send({"type": "websocket.http.response.body", "body": response.body})
 
     @property
@@ -180,77 +175,48 @@ class WebSocket(HTTPConnection):
 
     # -- data -----------------------------------------------------------------------------------
 
-    def _require_connected(self) -> None:
+    async def _receive_payload(self, binary: bool) -> Any:
+        """The ``bytes`` or ``text`` of the next data message; ``TypeError`` if it is the other."""
         if self.application_state is not WebSocketState.CONNECTED:
             raise RuntimeError(
                 "Cannot receive before the connection is accepted or after it is closed "
                 f"(application state: {self.application_state.name})"
             )
-
-    async def _receive_data(self) -> Message:
-        self._require_connected()
         if self.client_state is WebSocketState.DISCONNECTED:
             raise WebSocketDisconnect(self._close_code, self._close_reason)
         message = await self.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-        return message
+        data = message.get("bytes" if binary else "text")
+        if data is None:
+            wanted, got = ("binary", "text") if binary else ("text", "bytes")
+            raise TypeError(f"Expected a {wanted} WebSocket message, got {got}")
+        return data
 
     async def receive_text(self) -> str:
         """The next text message. A binary message raises ``TypeError``."""
-        message = await self._receive_data()
-        text = message.get("text")
-        if text is None:
-            raise TypeError("Expected a text WebSocket message, got bytes")
-        return str(text)
+        return str(await self._receive_payload(binary=False))
 
     async def receive_bytes(self) -> bytes:
         """The next binary message. A text message raises ``TypeError``."""
-        message = await self._receive_data()
-        data = message.get("bytes")
-        if data is None:
-            raise TypeError("Expected a binary WebSocket message, got text")
-        return bytes(data)
+        return bytes(await self._receive_payload(binary=True))
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
-        """The next message parsed as JSON (from a text frame, or a binary one with ``mode``).
+        """The next message parsed as JSON (from a text frame, or a binary one with ``mode``);
+        invalid JSON raises ``ValueError``."""
+        return from_json(await self._receive_payload(binary=mode != "text"))
 
-        Invalid JSON raises ``ValueError``.
-        """
-        message = await self._receive_data()
-        if mode == "text":
-            data = message.get("text")
-            if data is None:
-                raise TypeError("Expected a text WebSocket message, got bytes")
-        else:
-            data = message.get("bytes")
-            if data is None:
-                raise TypeError("Expected a binary WebSocket message, got text")
-        return from_json(data)
-
-    async def iter_text(self) -> AsyncIterator[str]:
+    def iter_text(self) -> AsyncIterator[str]:
         """Text messages until the client disconnects."""
-        try:
-            while True:
-                yield await self.receive_text()
-        except WebSocketDisconnect:
-            pass
+        return _until_disconnect(self.receive_text)
 
-    async def iter_bytes(self) -> AsyncIterator[bytes]:
+    def iter_bytes(self) -> AsyncIterator[bytes]:
         """Binary messages until the client disconnects."""
-        try:
-            while True:
-                yield await self.receive_bytes()
-        except WebSocketDisconnect:
-            pass
+        return _until_disconnect(self.receive_bytes)
 
-    async def iter_json(self) -> AsyncIterator[Any]:
+    def iter_json(self) -> AsyncIterator[Any]:
         """JSON messages until the client disconnects."""
-        try:
-            while True:
-                yield await self.receive_json()
-        except WebSocketDisconnect:
-            pass
+        return _until_disconnect(self.receive_json)
 
     async def send_text(self, data: str) -> None:
         """Send a text message."""
@@ -263,7 +229,13 @@ class WebSocket(HTTPConnection):
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         """Send ``data`` as JSON (pydantic-core serialises models, datetimes, ...)."""
         encoded = to_json(data)
-        if mode == "text":
-            await self.send({"type": "websocket.send", "text": encoded.decode("utf-8")})
-        else:
-            await self.send({"type": "websocket.send", "bytes": encoded})
+        key, payload = ("text", encoded.decode("utf-8")) if mode == "text" else ("bytes", encoded)
+        await self.send({"type": "websocket.send", key: payload})
+
+
+async def _until_disconnect(receive: Callable[[], Awaitable[_T]]) -> AsyncIterator[_T]:
+    try:
+        while True:
+            yield await receive()
+    except WebSocketDisconnect:
+        pass
