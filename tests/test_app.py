@@ -141,7 +141,8 @@ def test_build_middleware_stack_wraps_router_in_order() -> None:
     assert isinstance(stack, ServerErrorMiddleware)
     assert isinstance(stack.app, Outer)
     assert isinstance(stack.app.app, Inner)
-    assert stack.app.app.app is app.router
+    # The innermost layer is the router's dispatch: the matched route's function to await.
+    assert stack.app.app.app == app.router.dispatch
 
 
 def test_add_exception_handler_method() -> None:
