@@ -45,24 +45,26 @@ class Context:
     """What the steps of one request share: the ASGI call, the connection (a ``Request`` made
     when first asked for, or the ``WebSocket``), the parsed query string and cookies, the body,
     the errors found so far, the ``Response`` and ``BackgroundTasks`` handed to callables, and
-    the exit stack of ``yield`` dependencies."""
+    the exit stack of ``yield`` dependencies. What few requests use keeps the class's default
+    until a step sets it: a context is made per request, so it must be cheap to make."""
 
     __slots__ = (
-        "background",
+        "__dict__",
         "body",
         "connection",
-        "cookies",
         "errors",
-        "form",
         "json_body",
         "limits",
         "query",
         "receive",
         "scope",
         "send",
-        "stack",
-        "sub_response",
     )
+    cookies: dict[str, str] | None = None
+    form: FormData | None = None
+    stack: contextlib.AsyncExitStack | None = None
+    sub_response: Response | None = None
+    background: BackgroundTasks | None = None
 
     def __init__(
         self,
@@ -78,13 +80,8 @@ class Context:
         self.errors: list[dict[str, Any]] = []
         self.connection: Any = None  # the Request (made when first asked for) or the WebSocket
         self.query: list[tuple[str, str]] | None = None
-        self.cookies: dict[str, str] | None = None
         self.body: Any = None
         self.json_body = True
-        self.form: FormData | None = None
-        self.stack: contextlib.AsyncExitStack | None = None
-        self.sub_response: Response | None = None
-        self.background: BackgroundTasks | None = None
 
     @property
     def request(self) -> Request:

@@ -179,14 +179,15 @@ async def run(program: Program, ctx: Context) -> dict[str, Any]:
     the handler's arguments. A callable whose values or dependencies failed is not called (its
     result is ``UNSET``); the problems are raised together, with the handler's."""
     results: list[Any] = []
+    append = results.append
     for gather, call, enters in program.steps:
         values = gather(ctx, results)
         if values is None:
-            results.append(UNSET)
+            append(UNSET)
         elif enters:
-            results.append(await ctx.stack.enter_async_context(call(**values)))  # type: ignore[union-attr]
+            append(await ctx.stack.enter_async_context(call(**values)))  # type: ignore[union-attr]
         else:
-            results.append(await call(**values))
+            append(await call(**values))
     return program.arguments(ctx, results)
 
 
