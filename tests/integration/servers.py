@@ -17,7 +17,7 @@ with ServerProcess.start("uvicorn", "serverapp:app", log_path=tmp_path / "server
 The server process gets its own session (process group), so stopping it also reaches the worker
 process hypercorn spawns. The app module is imported from ``app_dir`` (this folder by default),
 which is put on ``PYTHONPATH``; the project root is there too, so ``framework`` imports from the
-checkout.
+checkout, and the tests folder, so a test module served this way can import these helpers.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class ServerProcess:
         self.returncode: int | None = None
         child_env = dict(os.environ)
         child_env.update(env or {})
-        python_path = [str(app_dir), str(PROJECT_ROOT)]
+        python_path = [str(app_dir), str(PROJECT_ROOT), str(HERE.parent)]
         if child_env.get("PYTHONPATH"):
             python_path.append(child_env["PYTHONPATH"])
         child_env["PYTHONPATH"] = os.pathsep.join(python_path)

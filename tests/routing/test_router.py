@@ -1,4 +1,4 @@
-"""Routes, the router and endpoint plans (framework/routing.py, framework/dependencies.py)."""
+"""Routes, the router and endpoint plans (framework/routing/, framework/handlers/)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""WebSockets (framework/websockets.py) through the TestClient, and a few raw ASGI calls."""
+"""WebSockets (framework/http/websockets.py) through the TestClient, and a few raw ASGI calls."""
 
 from __future__ import annotations
 

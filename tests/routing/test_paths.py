@@ -1,4 +1,4 @@
-"""Path templates, converters, precedence and reversing (framework/paths.py), through an App."""
+"""Path templates, converters, precedence and reversing (framework/routing/paths.py), through an App."""
 
 from __future__ import annotations
 

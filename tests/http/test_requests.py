@@ -1,4 +1,4 @@
-"""Request and HTTPConnection (framework/requests.py): scope attributes, body, stream, json,
+"""Request and HTTPConnection (framework/http/requests.py): scope attributes, body, stream, json,
 form, disconnects, body size limits, and the coordination between a streaming response and a
 handler still reading its request body."""
 

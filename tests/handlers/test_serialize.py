@@ -1,5 +1,5 @@
-"""Response models, status codes and response classes (framework/encoders.py,
-framework/routes.py)."""
+"""Response models, status codes and response classes (framework/handlers/serialize.py,
+framework/handlers/pipeline.py)."""
 
 import dataclasses
 import logging

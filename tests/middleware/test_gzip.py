@@ -399,7 +399,7 @@ server_app = _server_app()
 @pytest.fixture(scope="module")
 def uvicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     log_path = tmp_path_factory.mktemp("gzip") / "server.log"
-    app = "test_middleware_gzip:server_app"
+    app = "test_gzip:server_app"
     with ServerProcess.start(
         "uvicorn", app, log_path=log_path, app_dir=Path(__file__).parent, ready_path="/health"
     ) as server:

@@ -1,4 +1,4 @@
-"""The Response family (framework/responses.py), background tasks (framework/background.py) and
+"""The Response family (framework/http/responses.py), background tasks (framework/background.py) and
 the thread-pool helpers they use (framework/concurrency.py)."""
 
 from __future__ import annotations

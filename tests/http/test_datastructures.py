@@ -1,5 +1,5 @@
 """URL, Headers, MutableHeaders, QueryParams, State, UploadFile and FormData
-(framework/datastructures.py)."""
+(framework/http/datastructures.py, framework/http/forms.py)."""
 
 from __future__ import annotations
 
