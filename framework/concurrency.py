@@ -9,6 +9,8 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 import anyio.to_thread
 
+from framework.types import UNSET
+
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -32,6 +34,6 @@ async def run_in_threadpool(func: Callable[_P, _T], *args: _P.args, **kwargs: _P
 async def iterate_in_threadpool(iterable: Iterable[_T]) -> AsyncIterator[_T]:
     """Iterate a blocking iterator, each ``next()`` in a worker thread."""
     iterator = iter(iterable)
-    done = object()  # next()'s default: StopIteration cannot cross from a thread into a coroutine
-    while (item := await anyio.to_thread.run_sync(next, iterator, done)) is not done:
+    # next()'s default marks the end: StopIteration cannot cross from a thread into a coroutine.
+    while (item := await anyio.to_thread.run_sync(next, iterator, UNSET)) is not UNSET:
         yield cast(_T, item)

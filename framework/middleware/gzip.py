@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Awaitable, Collection
 
@@ -23,10 +24,9 @@ DEFAULT_EXCLUDED_CONTENT_TYPES: tuple[str, ...] = (
 )
 # fmt: on
 
-# Header values seen in practice are few; past this many distinct ones results are not cached,
-# so clients cannot grow the caches without end.
-_CACHE_LIMIT = 256
-_accept_cache: dict[bytes, bool] = {}
+# Header values seen in practice are few: their answers are cached, in caches bounded so that
+# clients cannot grow them without end.
+_CACHED = 256
 
 
 def _quality(params: list[bytes]) -> float:
@@ -40,11 +40,9 @@ def _quality(params: list[bytes]) -> float:
     return 1.0
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def accepts_gzip(accept_encoding: bytes) -> bool:
     """Whether an ``Accept-Encoding`` value accepts gzip (``gzip;q=0`` does not)."""
-    cached = _accept_cache.get(accept_encoding)
-    if cached is not None:
-        return cached
     gzip_q: float | None = None
     star_q: float | None = None
     for item in accept_encoding.split(b","):
@@ -56,10 +54,7 @@ def accepts_gzip(accept_encoding: bytes) -> bool:
         elif coding == b"*":
             star_q = _quality(params)
     quality = gzip_q if gzip_q is not None else star_q
-    result = quality is not None and quality > 0
-    if len(_accept_cache) < _CACHE_LIMIT:
-        _accept_cache[accept_encoding] = result
-    return result
+    return quality is not None and quality > 0
 
 
 class GZipMiddleware:
@@ -96,7 +91,7 @@ class GZipMiddleware:
         self.exclude_content_types = frozenset(
             t.partition(";")[0].strip().lower().encode("latin-1") for t in exclude_content_types
         )
-        self._excluded_cache: dict[bytes, bool] = {}
+        self.is_excluded = functools.lru_cache(maxsize=_CACHED)(self._is_excluded)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -137,19 +132,15 @@ class GZipMiddleware:
 
         await self.app(scope, receive, send_compressed)
 
-    def is_excluded(self, content_type: bytes) -> bool:
-        """Whether a ``Content-Type`` value names a media type that is never compressed."""
-        cached = self._excluded_cache.get(content_type)
-        if cached is None:
-            media_type = content_type.partition(b";")[0].strip().lower()
-            major = media_type.partition(b"/")[0]
-            excluded = self.exclude_content_types
-            cached = media_type in excluded or major + b"/*" in excluded
-            if media_type.startswith(b"application/grpc+"):
-                cached = cached or b"application/grpc" in excluded
-            if len(self._excluded_cache) < _CACHE_LIMIT:
-                self._excluded_cache[content_type] = cached
-        return cached
+    def _is_excluded(self, content_type: bytes) -> bool:
+        """Whether a ``Content-Type`` value names a media type that is never compressed (cached
+        per middleware as ``is_excluded``)."""
+        media_type = content_type.partition(b";")[0].strip().lower()
+        major = media_type.partition(b"/")[0]
+        excluded = self.exclude_content_types
+        if media_type in excluded or major + b"/*" in excluded:
+            return True
+        return media_type.startswith(b"application/grpc+") and b"application/grpc" in excluded
 
 
 class _GZipResponder:
