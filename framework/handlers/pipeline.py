@@ -72,7 +72,8 @@ def prepare_http(plan: Plan, answering: Answering, path_names: tuple[str, ...]) 
     root = plan.root
     endpoint = root.call if root.is_async else _in_thread(root.call)
     steps = [step.dependant for step in plan.steps]
-    makes_request = plan.bodies or any(d.connection_param is not None for d in steps)
+    # A Request is made for a callable that asks for one, and to parse a form.
+    makes_request = plan.connects or any(body.form for body in plan.bodies)
     merges = any(d.response_param is not None or d.background_param is not None for d in steps)
     answer = _answer(answering, merged=bool(makes_request or merges))
     only_path = len(root.trusted_path) == len(path_names) and all(

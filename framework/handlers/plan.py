@@ -46,6 +46,8 @@ class Plan:
         self.exits = any(dependant.context_manager is not None for dependant in dependants)
         #: The body parameters of every step, if any step has one (read once, before the steps).
         self.bodies = [dependant.body for dependant in dependants if dependant.body is not None]
+        #: Whether a callable is handed the connection (the ``Request``).
+        self.connects = any(dependant.connection_param is not None for dependant in dependants)
 
     def _add(self, dependant: Dependant, parent_scopes: tuple[str, ...], root: bool = False) -> int:
         replacement = None if root else self._overrides.get(dependant.call)

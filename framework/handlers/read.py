@@ -31,7 +31,7 @@ from framework.handlers.errors import (
 from framework.handlers.params import File
 from framework.http.datastructures import parse_query
 from framework.http.forms import FormData, FormLimits, UploadFile
-from framework.http.requests import Request, parse_cookies, raw_header
+from framework.http.requests import Request, parse_cookies, raw_header, read_body
 from framework.http.responses import Response
 from framework.types import Receive, Scope, Send
 
@@ -301,9 +301,14 @@ def _is_json(content_type: bytes | None) -> bool:
     return media == b"application/json" or media.endswith(b"+json")
 
 
-async def read_json_body(*, ctx: Context) -> None:
-    """Read the whole body (once, before any callable runs), for the JSON body readers."""
-    ctx.body = await ctx.request.body()
+async def read_json_body(*, ctx: Context, through_request: bool) -> None:
+    """Read the whole body once, before any callable runs, for the JSON body readers: through
+    the ``Request`` when a callable is handed one (it may ask for the body again), else
+    straight from ``receive``, without making one."""
+    if through_request:
+        ctx.body = await ctx.request.body()
+    else:
+        ctx.body = await read_body(ctx.scope, ctx.receive, ctx.limits[0])
     ctx.json_body = _is_json(raw_header(ctx.scope, b"content-type"))
 
 

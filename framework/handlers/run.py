@@ -141,7 +141,7 @@ def _body_step(plan: Plan) -> tuple[Gather, Callable[..., Any], bool] | None:
     body parameters: a step whose only value is the context."""
     if not plan.bodies:
         return None
-    read = read_json_body
+    read = functools.partial(read_json_body, through_request=plan.connects)
     if plan.bodies[0].form:
         read = functools.partial(form_values, specs=[s for b in plan.bodies for s in b.specs])
     return _the_context, read, False
