@@ -1,16 +1,6 @@
-"""The interactive documentation pages: Swagger UI (``/docs``) and ReDoc (``/redoc``).
-
-:func:`get_swagger_ui_html` and :func:`get_redoc_html` build the pages the app serves at
-``docs_url`` and ``redoc_url``; call them from your own routes to serve customised pages (other
-asset URLs, parameters, titles). :func:`get_swagger_ui_oauth2_redirect_html` is the page Swagger
-UI's OAuth2 login returns to (``swagger_ui_oauth2_redirect_url``).
-
-Assets come from a public CDN by default. When the optional extra ``docs-offline`` is installed
-(the ``swagger-ui-bundle-v2`` package, which ships Swagger UI's ``dist`` files),
-:func:`offline_assets` finds them and the app serves them itself under ``{docs_url}/assets``, so
-``/docs`` works with no internet access. ReDoc has no such package: its page keeps loading
-``redoc.standalone.js`` from the CDN unless you pass ``redoc_js_url``.
-"""
+"""The documentation pages: Swagger UI (``/docs``), ReDoc (``/redoc``), Swagger UI's OAuth2 redirect
+page; call these from your own routes for customised pages. Assets come from a CDN, or Swagger UI's
+from the app itself with the ``docs-offline`` extra (:func:`offline_assets`)."""
 
 from __future__ import annotations
 
@@ -52,11 +42,7 @@ SWAGGER_UI_DEFAULT_PARAMETERS: dict[str, Any] = {
     "showCommonExtensions": True,
 }
 
-# The oldest Swagger UI that renders OpenAPI 3.1 documents (the version the app serves).
-_MIN_SWAGGER_UI_MAJOR = 5
-_BUNDLE_PACKAGE = "swagger_ui_bundle"
 _VERSION_DIR = re.compile(r"swagger-ui-(\d+)\.(\d+)\.(\d+)")
-
 
 # Written as \u escapes inside scripts: "<", ">" and "&" could close the element or open a
 # comment, and JavaScript once refused the two line separators in string literals.
@@ -68,15 +54,16 @@ def _script_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False).translate(_SCRIPT_ESCAPES)
 
 
-def _page(title: str, head: str, body: str, *, viewport: bool = True) -> HTMLResponse:
-    """An HTML page; ``head`` (after the title) and ``body`` are markup, escaped already."""
+def _page(title: str, icon: str | None, head: str, body: str) -> HTMLResponse:
+    """An HTML page, with a viewport when it has an ``icon``; ``head`` and ``body`` are markup."""
     meta = '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+    link = f'<link rel="icon" type="image/png" href="{html.escape(icon)}">\n' if icon else ""
     return HTMLResponse(f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-{meta if viewport else ""}<title>{html.escape(title)}</title>
-{head}</head>
+{meta if icon else ""}<title>{html.escape(title)}</title>
+{link}{head}</head>
 <body>
 {body}
 </body>
@@ -84,15 +71,10 @@ def _page(title: str, head: str, body: str, *, viewport: bool = True) -> HTMLRes
 """)
 
 
-# -- offline assets -------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class OfflineAssets:
-    """Swagger UI's files, installed with the ``docs-offline`` extra.
-
-    ``directory`` holds them (the app mounts it with ``StaticFiles``); ``version`` is Swagger UI's.
-    """
+    """Swagger UI's files from the ``docs-offline`` extra: ``directory`` holds them (the app
+    mounts it with ``StaticFiles``), ``version`` is Swagger UI's."""
 
     directory: Path
     version: str
@@ -102,24 +84,17 @@ class OfflineAssets:
 
     def urls(self, prefix: str) -> dict[str, str]:
         """The ``get_swagger_ui_html`` URL arguments for the files served under ``prefix``."""
+        files = {"js": self.js_file, "css": self.css_file, "favicon": self.favicon_file}
         base = prefix.rstrip("/")
-        return {
-            "swagger_js_url": f"{base}/{self.js_file}",
-            "swagger_css_url": f"{base}/{self.css_file}",
-            "swagger_favicon_url": f"{base}/{self.favicon_file}",
-        }
+        return {f"swagger_{kind}_url": f"{base}/{name}" for kind, name in files.items()}
 
 
 @functools.cache
 def offline_assets() -> OfflineAssets | None:
-    """Swagger UI's files when the ``docs-offline`` extra is installed, else ``None``.
-
-    The package is located without importing it, once per process. A Swagger UI older than 5
-    (the ``swagger-ui-bundle`` 1.x package uses the same import name) cannot render OpenAPI 3.1,
-    so it is ignored and the pages stay on the CDN.
-    """
+    """Swagger UI's files when the ``docs-offline`` extra is installed, else ``None`` (also for
+    a Swagger UI older than 5, which cannot render OpenAPI 3.1). Looked up once, not imported."""
     try:
-        spec = importlib.util.find_spec(_BUNDLE_PACKAGE)
+        spec = importlib.util.find_spec("swagger_ui_bundle")
     except (ImportError, ValueError):
         return None
     if spec is None or not spec.submodule_search_locations:
@@ -132,19 +107,13 @@ def offline_assets() -> OfflineAssets | None:
         for candidate in vendor.iterdir()
         if (match := _VERSION_DIR.fullmatch(candidate.name))
     ]
-    if not found:
-        return None
-    version, directory = max(found, key=lambda pair: pair[0])  # the first of the newest
-    if version[0] < _MIN_SWAGGER_UI_MAJOR:
+    # The first of the newest; before 5, Swagger UI cannot render OpenAPI 3.1 (the app's).
+    version, directory = max(found, key=lambda pair: pair[0], default=((0,), Path()))
+    if version[0] < 5:
         return None
     assets = OfflineAssets(directory=directory, version=".".join(map(str, version)))
-    needed = (assets.js_file, assets.css_file, assets.favicon_file)
-    if not all((directory / name).is_file() for name in needed):
-        return None
-    return assets
-
-
-# -- pages ----------------------------------------------------------------------------------------
+    files = (assets.js_file, assets.css_file, assets.favicon_file)
+    return assets if all((directory / name).is_file() for name in files) else None
 
 
 def get_swagger_ui_html(
@@ -160,42 +129,27 @@ def get_swagger_ui_html(
 ) -> HTMLResponse:
     """A page running Swagger UI on the OpenAPI document at ``openapi_url``.
 
-    - ``swagger_js_url``, ``swagger_css_url``, ``swagger_favicon_url``: where the page loads
-      Swagger UI from (``None``: the public CDN).
-    - ``oauth2_redirect_url``: the path of the OAuth2 redirect page (made absolute in the
-      browser), for the "Authorize" button's login flows.
-    - ``init_oauth``: the settings passed to Swagger UI's ``initOAuth`` (``clientId``, ...).
-    - ``swagger_ui_parameters``: Swagger UI options (``{"docExpansion": "none"}``, ...), laid over
-      :data:`SWAGGER_UI_DEFAULT_PARAMETERS`. They must be JSON-serialisable.
-
-    Every value is JSON-encoded with ``<``, ``>`` and ``&`` escaped, so no title, URL or
-    parameter can end the page's script.
+    ``swagger_*_url``: where Swagger UI's files come from (``None``: the CDN).
+    ``oauth2_redirect_url``: the OAuth2 redirect page's path, for the "Authorize" login flows.
+    ``init_oauth``: the settings for Swagger UI's ``initOAuth`` (``clientId``, ...).
+    ``swagger_ui_parameters``: JSON-serialisable Swagger UI options laid over
+    :data:`SWAGGER_UI_DEFAULT_PARAMETERS`. Values are escaped: none can end the page's script.
     """
-    config: dict[str, Any] = {"url": openapi_url, **SWAGGER_UI_DEFAULT_PARAMETERS}
-    config.update(swagger_ui_parameters or {})
-    script = [
-        f"const config = {_script_json(config)};",
-        "config.presets = [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset];",
-    ]
+    options = {"url": openapi_url, **SWAGGER_UI_DEFAULT_PARAMETERS, **(swagger_ui_parameters or {})}
+    config, redirect = _script_json(options), ""
     if oauth2_redirect_url:
-        script.append(
-            f"config.oauth2RedirectUrl = new URL({_script_json(oauth2_redirect_url)}, "
-            "window.location.href).href;"
-        )
-    script.append("window.ui = SwaggerUIBundle(config);")
-    if init_oauth:
-        script.append(f"window.ui.initOAuth({_script_json(init_oauth)});")
-    script_text = "\n".join(script)
-    icon = html.escape(swagger_favicon_url or SWAGGER_FAVICON_CDN_URL)
-    head = f"""<link rel="icon" type="image/png" href="{icon}">
-<link rel="stylesheet" href="{html.escape(swagger_css_url or SWAGGER_CSS_CDN_URL)}">
-"""
+        url = _script_json(oauth2_redirect_url)
+        redirect = f"\nconfig.oauth2RedirectUrl = new URL({url}, window.location.href).href;"
+    init = f"\nwindow.ui.initOAuth({_script_json(init_oauth)});" if init_oauth else ""
+    head = f'<link rel="stylesheet" href="{html.escape(swagger_css_url or SWAGGER_CSS_CDN_URL)}">\n'
     body = f"""<div id="swagger-ui"></div>
 <script src="{html.escape(swagger_js_url or SWAGGER_JS_CDN_URL)}"></script>
 <script>
-{script_text}
+const config = {config};
+config.presets = [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset];{redirect}
+window.ui = SwaggerUIBundle(config);{init}
 </script>"""
-    return _page(title, head, body)
+    return _page(title, swagger_favicon_url or SWAGGER_FAVICON_CDN_URL, head, body)
 
 
 def get_redoc_html(
@@ -206,24 +160,14 @@ def get_redoc_html(
     redoc_favicon_url: str | None = None,
     with_google_fonts: bool = True,
 ) -> HTMLResponse:
-    """A page running ReDoc on the OpenAPI document at ``openapi_url``.
-
-    ``redoc_js_url`` and ``redoc_favicon_url`` say where its files come from (``None``: the
-    public CDN, also with the ``docs-offline`` extra, which ships no ReDoc); ``with_google_fonts``
-    adds the fonts ReDoc's theme names (turn it off for a page with no outside requests).
-    """
-    icon = html.escape(redoc_favicon_url or REDOC_FAVICON_CDN_URL)
-    fonts = (
-        f'<link rel="stylesheet" href="{html.escape(REDOC_FONTS_URL)}">\n'
-        if with_google_fonts
-        else ""
-    )
-    head = f"""<link rel="icon" type="image/png" href="{icon}">
-{fonts}<style>body {{ margin: 0; padding: 0; }}</style>
-"""
+    """A page running ReDoc on the OpenAPI document at ``openapi_url``: its files come from
+    ``redoc_js_url`` and ``redoc_favicon_url`` (``None``: the CDN, even with ``docs-offline``);
+    ``with_google_fonts=False`` leaves out the theme's fonts (no outside requests)."""
+    fonts = f'<link rel="stylesheet" href="{html.escape(REDOC_FONTS_URL)}">\n'
+    head = (fonts if with_google_fonts else "") + "<style>body { margin: 0; padding: 0; }</style>\n"
     body = f"""<redoc spec-url="{html.escape(openapi_url)}"></redoc>
 <script src="{html.escape(redoc_js_url or REDOC_JS_CDN_URL)}"></script>"""
-    return _page(title, head, body)
+    return _page(title, redoc_favicon_url or REDOC_FAVICON_CDN_URL, head, body)
 
 
 # Hands what the authorization server sent back (in the fragment for the implicit flow, in the
@@ -276,4 +220,4 @@ def get_swagger_ui_oauth2_redirect_html() -> HTMLResponse:
     """The page Swagger UI's OAuth2 login flows return to: it passes the code or token the
     authorization server sent to the Swagger UI window that opened the login, and closes."""
     body = f'<p id="status">Completing the login...</p>\n<script>{_OAUTH2_REDIRECT_SCRIPT}</script>'
-    return _page("Swagger UI: OAuth2 redirect", "", body, viewport=False)
+    return _page("Swagger UI: OAuth2 redirect", None, "", body)

@@ -1,13 +1,6 @@
-"""The OpenAPI 3.1 document of an app: :func:`get_openapi`.
-
-Every route's operations are gathered first (:mod:`~framework.openapi.operations`), which
-registers the types they show; their JSON Schemas are then generated in one call
-(:mod:`~framework.openapi.schemas`), and each operation is written out for each of its methods:
-the schemas filled in, its callbacks and responses added, ``openapi_extra`` merged over it.
-
-The result is the document FastAPI produces for the same app. Nothing here runs per request: the
-app builds the document the first time it is asked for (``app.openapi()``) and keeps it.
-"""
+"""The OpenAPI 3.1 document of an app, :func:`get_openapi`: the routes' operations are gathered
+(registering the types they show), their schemas generated in one call, then each operation is
+written out per method. The result is the document FastAPI produces for the same app."""
 
 from __future__ import annotations
 
@@ -15,6 +8,7 @@ import contextlib
 import functools
 import http.client
 import inspect
+import typing
 import warnings
 from collections.abc import Sequence
 from enum import IntEnum
@@ -62,14 +56,11 @@ def get_openapi(
     separate_input_output_schemas: bool = True,
     external_docs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The OpenAPI document (a JSON-ready dict) describing ``routes`` and ``webhooks``.
-
-    The app calls it once for ``app.openapi()``; call it yourself to build a customised document
-    (``app.openapi_schema = get_openapi(...)``, edited as you like, replaces the app's).
-    Routes with ``include_in_schema=False``, WebSocket routes and mounts are left out.
-    ``separate_input_output_schemas=False`` describes every model by its input schema (one
-    ``Model`` instead of ``Model-Input`` and ``Model-Output``).
-    """
+    """The OpenAPI document (a JSON-ready dict) describing ``routes`` and ``webhooks``, as the app
+    builds it for ``app.openapi()``: to customise it, set ``app.openapi_schema = get_openapi(...)``
+    edited as you like. Routes with ``include_in_schema=False``, WebSocket routes and mounts are
+    left out. ``separate_input_output_schemas=False`` describes every model by its input schema
+    (one ``Model`` instead of ``Model-Input`` and ``Model-Output``)."""
     info = {
         "title": title,
         "summary": summary or None,  # None values are left out of the document
@@ -83,15 +74,12 @@ def get_openapi(
     route_plans = [gather(route, schemas) for route in _api_routes(routes)]
     webhook_plans = [gather(route, schemas) for route in _api_routes(webhooks)]
     schemas.generate()
-    components: dict[str, dict[str, Any]] = {
-        "schemas": dict(schemas.definitions),
-        "securitySchemes": {},
-    }
+    components: dict[str, dict[str, Any]] = {"schemas": schemas.definitions, "securitySchemes": {}}
     operation_ids: set[str] = set()
     paths = _paths(route_plans, schemas, operation_ids, components)
     webhook_paths = _paths(webhook_plans, schemas, operation_ids, components)
     components["schemas"] = dict(sorted(components["schemas"].items()))
-    output = {
+    document = {
         "openapi": openapi_version,
         "info": info,
         "servers": jsonable_encoder(servers) if servers else None,
@@ -101,16 +89,12 @@ def get_openapi(
         "tags": _tags(tags) if tags else None,
         "externalDocs": _with_url(external_docs) if external_docs else None,
     }
-    result: dict[str, Any] = _without_none(output)
-    return result
+    return typing.cast(dict[str, Any], _without_none(document))
 
 
 def _api_routes(routes: Sequence[BaseRoute] | None) -> list[Route]:
     """The HTTP routes to describe (hidden ones left out, their models with them)."""
     return [route for route in routes or () if isinstance(route, Route) and route.include_in_schema]
-
-
-# -- routes -------------------------------------------------------------------------------------
 
 
 def _paths(
@@ -119,8 +103,7 @@ def _paths(
     operation_ids: set[str],
     components: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
-    """The ``paths`` (or ``webhooks``) entry describing ``plans``; the security schemes and the
-    validation error schemas they use are added to ``components``."""
+    """The ``paths`` (or ``webhooks``); the schemes and error schemas used go to ``components``."""
     section: dict[str, Any] = {}
     for plan in plans:
         item, needs_errors = _path_item(plan, schemas, operation_ids)
@@ -136,19 +119,15 @@ def _paths(
 def _path_item(
     plan: Operations, schemas: SchemaRegistry, operation_ids: set[str]
 ) -> tuple[dict[str, Any], bool]:
-    """The path item of one route (method -> operation), and whether it answers 422 (so the
-    validation error schemas are needed)."""
-    route = plan.route
+    """One route's path item (method -> operation), and whether it answers 422."""
+    route, unique_id = plan.route, plan.operation["operationId"]
     path_item: dict[str, Any] = {}
     needs_errors = False
     for method in declared_methods(route):
-        unique_id = plan.operation["operationId"]
         if unique_id in operation_ids:
             endpoint = getattr(route.endpoint, "__name__", "<unnamed endpoint>")
-            # Reported where the document was asked for (app.openapi(), get_openapi's caller).
-            warnings.warn(
-                f"Duplicate Operation ID {unique_id} for function {endpoint}", stacklevel=4
-            )
+            message = f"Duplicate Operation ID {unique_id} for function {endpoint}"
+            warnings.warn(message, stacklevel=4)  # at get_openapi's caller: where it was asked
         operation_ids.add(unique_id)
         operation = schemas.fill(plan.operation)
         if method not in METHODS_WITH_BODY:
@@ -163,41 +142,29 @@ def _path_item(
             }
         responses = operation["responses"] = _responses(plan, schemas)
         if plan.validated and not any(key in responses for key in ("422", "4XX", "default")):
-            error_schema = {"$ref": REF_PREFIX + "HTTPValidationError"}
-            responses["422"] = {
-                "description": "Validation Error",
-                "content": {"application/json": {"schema": error_schema}},
-            }
+            schema = {"$ref": REF_PREFIX + "HTTPValidationError"}
+            content = {"application/json": {"schema": schema}}
+            responses["422"] = {"description": "Validation Error", "content": content}
             needs_errors = True
-        extra = route.options.get("openapi_extra")
-        if extra:
-            deep_update(operation, jsonable_encoder(extra))
-        # The Operation Object's keys in its order, extensions last.
+        if route.options.get("openapi_extra"):
+            deep_update(operation, jsonable_encoder(route.options["openapi_extra"]))
         ordered = {key: operation[key] for key in _OPERATION_KEYS if key in operation}
-        path_item[method.lower()] = {**ordered, **operation}
+        path_item[method.lower()] = {**ordered, **operation}  # extensions after OpenAPI's keys
     return path_item, needs_errors
 
 
-# -- responses ----------------------------------------------------------------------------------
-
-
 def _responses(plan: Operations, schemas: SchemaRegistry) -> dict[str, Any]:
-    """The route's own answer (its status code, with the response model's schema when its
-    class writes JSON), then the ``responses`` it declares, merged over it."""
-    route = plan.route
-    options = route.options
-    response_class = route.response_class
+    """The route's own answer (and response model), with its declared ``responses`` merged over."""
+    route, response_class = plan.route, plan.route.response_class
     media_type = response_class.media_type
-    status_code: Any = options.get("status_code")
+    status_code: Any = route.options.get("status_code")
     if isinstance(status_code, IntEnum):
         status_code = int(status_code)
     key = str(status_code) if status_code is not None else _default_status(response_class)
     responses: dict[str, Any] = {}
     if key is not None:
-        main: dict[str, Any] = {
-            "description": options.get("response_description", "Successful Response")
-        }
-        responses[key] = main
+        description = route.options.get("response_description", "Successful Response")
+        main = responses[key] = {"description": description}
         if body_allowed(status_code) and media_type:
             schema: dict[str, Any] = {"type": "string"}
             if issubclass(response_class, JSONResponse):
@@ -209,17 +176,11 @@ def _responses(plan: Operations, schemas: SchemaRegistry) -> dict[str, Any]:
         target = responses.setdefault("default" if code_key == "DEFAULT" else code_key, {})
         slot = plan.extra_responses.get(code)
         if slot is not None:
-            content = extra.setdefault("content", {})
-            media = content.setdefault(media_type or "application/json", {})
+            media = extra.setdefault("content", {}).setdefault(media_type or "application/json", {})
             deep_update(media.setdefault("schema", {}), schemas.fill(slot))
-        description = (
-            extra.get("description")
-            or target.get("description")
-            or _status_text(code)
-            or "Additional Response"
-        )
+        description = extra.get("description") or target.get("description")
         deep_update(target, extra)
-        target["description"] = description
+        target["description"] = description or _status_text(code) or "Additional Response"
     return responses
 
 
@@ -229,9 +190,8 @@ def _default_status(response_class: type[Response]) -> str | None:
         parameter = inspect.signature(response_class.__init__).parameters.get("status_code")
     except (TypeError, ValueError):  # pragma: no cover
         return None
-    if parameter is not None and isinstance(parameter.default, int):
-        return str(parameter.default)
-    return None
+    default = getattr(parameter, "default", None)
+    return str(default) if isinstance(default, int) else None
 
 
 def body_allowed(status_code: int | str | None) -> bool:
@@ -244,13 +204,9 @@ def body_allowed(status_code: int | str | None) -> bool:
 
 
 def _status_text(code: Any) -> str | None:
-    key = str(code).upper()
-    if key in _STATUS_RANGES:
-        return _STATUS_RANGES[key]
-    try:
-        return http.client.responses.get(int(code))
-    except ValueError:
-        return None
+    with contextlib.suppress(ValueError):
+        return _STATUS_RANGES.get(str(code).upper()) or http.client.responses.get(int(code))
+    return None
 
 
 def deep_update(target: dict[Any, Any], update: dict[Any, Any]) -> None:
@@ -264,9 +220,6 @@ def deep_update(target: dict[Any, Any], update: dict[Any, Any]) -> None:
             target[key] = current + value
         else:
             target[key] = value
-
-
-# -- top-level entries --------------------------------------------------------------------------
 
 
 def _tags(tags: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -284,8 +237,7 @@ def _url_adapter() -> TypeAdapter[AnyUrl]:
 
 
 def _with_url(entry: dict[str, Any]) -> dict[str, Any]:
-    """A contact, license or external documentation object with its ``url`` normalised as a
-    URL (``https://example.com`` -> ``https://example.com/``), as FastAPI's models write it."""
+    """``entry`` with its ``url`` normalised as FastAPI's models write it (a trailing ``/``)."""
     result: dict[str, Any] = jsonable_encoder(entry)
     url = result.get("url")
     if isinstance(url, str):

@@ -11,12 +11,10 @@ from framework.routing import Route, RouteOptions, Router
 
 
 class DocumentationRouter(Router):
-    """Operations that are described in the document but not served: webhooks (``app.webhooks``)
-    and callbacks (``callbacks=router.routes`` on a route).
-
-    Paths are kept as written: a webhook's name (``"new-subscription"``) or a callback's URL
-    expression (``"{$callback_url}/invoices/{$request.body.id}"``). The endpoints' signatures
-    describe the request the API sends, as they would for a route.
+    """Operations described in the document but not served: webhooks (``app.webhooks``) and
+    callbacks (``callbacks=router.routes`` on a route). Paths are kept as written (a webhook's
+    name, or a callback's URL expression such as ``"{$callback_url}/invoices/{$request.body.id}"``);
+    the endpoints' signatures describe the request the API sends.
     """
 
     def add_api_route(
@@ -28,8 +26,7 @@ class DocumentationRouter(Router):
         **options: Unpack[RouteOptions],
     ) -> None:
         """Describe ``endpoint`` under ``path`` (any text) and ``methods`` (GET by default)."""
-        full = self.prefix + path
-        merged = self._route_options(options)
+        full, merged = self.prefix + path, self._route_options(options)
         try:
             route = Route(full, endpoint, methods=methods, **merged)
         except ValueError:  # not a route path: described without path parameters

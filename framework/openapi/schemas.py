@@ -1,11 +1,7 @@
-"""JSON Schemas for the document, made by pydantic's generator in one call.
-
-Gathering an operation registers each type it shows (a parameter, a body, a response model) with
-a :class:`SchemaRegistry` and puts the :class:`Slot` it gets back where the schema goes. Once
-every route is gathered, :meth:`SchemaRegistry.generate` hands them all to pydantic at once, which
-names the models, lifts them into ``#/components/schemas`` and splits a model into ``Name-Input``
-and ``Name-Output`` when it validates and serialises differently; rendering fills the slots.
-"""
+"""JSON Schemas for the document. Gathering registers each type an operation shows with a
+:class:`SchemaRegistry` and puts the :class:`Slot` it gets where the schema goes; one pydantic call
+then generates them all (naming the models, splitting ``Name-Input`` and ``Name-Output``), and
+rendering fills the slots."""
 
 from __future__ import annotations
 
@@ -14,7 +10,7 @@ import dataclasses
 import typing
 import warnings
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PydanticSchemaGenerationError, TypeAdapter
 from pydantic.fields import FieldInfo
@@ -68,8 +64,8 @@ except ImportError:  # pragma: no cover - older pydantic
 
 @contextlib.contextmanager
 def field_warnings_ignored() -> Iterator[None]:
-    """Silence pydantic's warnings about field options a type cannot use: parameters carry
-    options (``alias``, ``examples``...) meant for the request, not for the schema's type."""
+    """Silence pydantic's warnings about field options (``alias``, ``examples``...) that are
+    meant for the request, not for the schema's type."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", _FieldWarning)
         yield
@@ -81,17 +77,15 @@ def default_title(name: str) -> str:
 
 
 class SchemaGenerator(GenerateJsonSchema):
-    """pydantic's generator, with ``bytes`` described as OpenAPI 3.1 (and FastAPI) do: a string
-    of ``application/octet-stream`` content; a value it cannot describe (an arbitrary class)
-    is left open (``{}``) instead of failing the whole document."""
+    """pydantic's generator, with ``bytes`` as OpenAPI 3.1 (and FastAPI) write it, and ``{}`` for
+    a value it cannot describe (an arbitrary class) instead of failing the whole document."""
 
     def handle_invalid_for_json_schema(self, schema: Any, error_info: str) -> JsonSchemaValue:
         """``{}``: any value."""
         return {}
 
     def bytes_schema(self, schema: Any) -> JsonSchemaValue:
-        """``{"type": "string", "contentMediaType": "application/octet-stream"}``, base64 when
-        the model's config says so."""
+        """A string of ``application/octet-stream`` content, base64 when the config says so."""
         result: dict[str, Any] = {"type": "string", "contentMediaType": "application/octet-stream"}
         config = self._config
         encoding = config.ser_json_bytes if self.mode == "serialization" else config.val_json_bytes
@@ -103,20 +97,16 @@ class SchemaGenerator(GenerateJsonSchema):
 
 @dataclasses.dataclass(frozen=True)
 class Slot:
-    """Where the schema of a registered type goes in the document, once generated: titled
-    ``title`` unless it is a reference."""
+    """Where a registered type's schema goes, titled ``title`` unless it is a reference."""
 
     handle: Handle
     title: str
 
 
 class SchemaRegistry:
-    """The types the document needs schemas for, generated together in one pydantic call.
-
-    A type seen before (the same annotation and field options, as most apps repeat ``limit:
-    int = 10`` or a response model across routes) reuses its core schema and its generated
-    schema: each distinct one is built and generated once.
-    """
+    """The types the document needs schemas for, generated together in one pydantic call. A type
+    seen before (same annotation and field options: apps repeat ``limit: int = 10`` and response
+    models across routes) reuses its core schema and its generated schema."""
 
     def __init__(self, separate_input_output: bool) -> None:
         self.separate = separate_input_output
@@ -131,26 +121,20 @@ class SchemaRegistry:
         annotation: Any,
         mode: Mode,
         title: str,
+        field: FieldInfo | None = None,
         *,
         config: Any = None,
-        key: Any = None,
         core_schema: CoreSchema | None = None,
     ) -> Slot:
-        """Register ``annotation`` (a type, or ``Annotated`` with a ``FieldInfo``), shown under
-        ``title``.
-
-        ``key`` (hashable, see :func:`schema_key`) identifies it for reuse; ``core_schema``, when
-        given, is its already built pydantic-core schema.
-        """
-        if key is None:
-            key = schema_key(annotation)
-        if key is not None:
-            key = (key, _config_key(config))
-            core_schema = self._core.get(key) or core_schema
-        if core_schema is None:
-            core_schema = _core_schema(annotation, config)
-        if key is not None:
-            self._core[key] = core_schema
+        """Register ``annotation`` (with its ``field`` options) under ``title``; ``core_schema`` is
+        its pydantic-core schema when already built."""
+        key = schema_key(annotation, field)
+        if field is not None:
+            annotation = typing.cast(Any, Annotated)[annotation, field]
+        cache_key = None if key is None else (key, _config_key(config))
+        core_schema = self._core.get(cache_key) or core_schema or _core_schema(annotation, config)
+        if cache_key is not None:
+            self._core[cache_key] = core_schema
         if not self.separate and not _has_computed_fields(annotation, core_schema):
             mode = "validation"
         identity = (id(core_schema), mode)
@@ -209,8 +193,7 @@ def _config_key(config: Any) -> Any:
 
 
 def _core_schema(annotation: Any, config: Any) -> CoreSchema:
-    """pydantic-core's schema of ``annotation``. A type pydantic cannot describe (a plain class
-    the route accepts as an arbitrary type) gets an empty JSON Schema, not a broken document."""
+    """pydantic-core's schema; an arbitrary class gets one (JSON Schema ``{}``), not an error."""
     with field_warnings_ignored():
         try:
             return TypeAdapter(annotation, config=config).core_schema
@@ -222,12 +205,10 @@ def _core_schema(annotation: Any, config: Any) -> CoreSchema:
 
 
 def _has_computed_fields(annotation: Any, core_schema: Any) -> bool:
-    """Whether the type holds a model (or dataclass) with computed fields: its output schema
-    then differs from its input schema even when they are not separated."""
-    if isinstance(core_schema, dict):
-        inner = core_schema.get("schema")
-        if isinstance(inner, dict) and inner.get("computed_fields"):
-            return True
+    """Whether the type's output schema differs from its input one even when not separated."""
+    inner = core_schema.get("schema") if isinstance(core_schema, dict) else None
+    if isinstance(inner, dict) and inner.get("computed_fields"):
+        return True
     return _computed_in(annotation, set())
 
 

@@ -1,6 +1,6 @@
-"""The routes serving an app's document and pages: :func:`add_documentation_routes`, the hook
-an app calls once, when it is created. Each route builds what it sends on its first request and
-follows the request's ``root_path``."""
+"""The routes serving an app's document and pages, added by :func:`add_documentation_routes` when
+the app is set up. Each builds what it sends on its first request and follows the request's
+``root_path``."""
 
 from __future__ import annotations
 
@@ -20,19 +20,19 @@ def add_documentation_routes(app: App) -> list[BaseRoute]:
     ``openapi_url`` (``None``: nothing is added), Swagger UI at ``docs_url`` with its OAuth2
     redirect page (and its files under ``{docs_url}/assets`` with the ``docs-offline`` extra),
     ReDoc at ``redoc_url``. The pages read the app's title and Swagger UI options when asked."""
-    before = len(app.router.routes)
-    openapi_url = app.openapi_url
-    if openapi_url:
-        app.add_api_route(openapi_url, _document_endpoint(app), include_in_schema=False)
-        if app.docs_url:
-            _add_swagger_ui(app, openapi_url, app.docs_url)
-        if app.redoc_url:
+    before, openapi_url = len(app.router.routes), app.openapi_url
+    if not openapi_url:
+        return []
+    app.add_api_route(openapi_url, _document_endpoint(app), include_in_schema=False)
+    if app.docs_url:
+        _add_swagger_ui(app, openapi_url, app.docs_url)
+    if app.redoc_url:
 
-            async def redoc_html(request: Request) -> Response:
-                url = _root_path(request) + openapi_url
-                return docs.get_redoc_html(openapi_url=url, title=f"{app.title} - ReDoc")
+        async def redoc_html(request: Request) -> Response:
+            url = _root_path(request) + openapi_url
+            return docs.get_redoc_html(openapi_url=url, title=f"{app.title} - ReDoc")
 
-            app.add_api_route(app.redoc_url, redoc_html, include_in_schema=False)
+        app.add_api_route(app.redoc_url, redoc_html, include_in_schema=False)
     return app.router.routes[before:]
 
 
@@ -41,8 +41,7 @@ def _root_path(request: Request) -> str:
 
 
 def _document_endpoint(app: App) -> Any:
-    """The endpoint sending ``app.openapi()``: with the request's ``root_path`` first in its
-    servers (``root_path_in_servers``), encoded once per document and root path."""
+    """The endpoint of ``app.openapi()`` (``root_path`` first in servers), encoded once per root."""
     encoded: tuple[Any, str, bytes] | None = None
 
     async def openapi(request: Request) -> Response:
@@ -69,26 +68,21 @@ def _add_swagger_ui(app: App, openapi_url: str, docs_url: str) -> None:
         app.mount(assets_url, StaticFiles(directory=assets.directory))
 
     async def swagger_ui_html(request: Request) -> Response:
-        root_path = _root_path(request)
-        redirect = app.swagger_ui_oauth2_redirect_url
-        urls = assets.urls(root_path + assets_url) if assets is not None else {}
+        root_path, redirect = _root_path(request), app.swagger_ui_oauth2_redirect_url
+        urls: dict[str, Any] = assets.urls(root_path + assets_url) if assets is not None else {}
         return docs.get_swagger_ui_html(
             openapi_url=root_path + openapi_url,
             title=f"{app.title} - Swagger UI",
-            swagger_js_url=urls.get("swagger_js_url"),
-            swagger_css_url=urls.get("swagger_css_url"),
-            swagger_favicon_url=urls.get("swagger_favicon_url"),
             oauth2_redirect_url=root_path + redirect if redirect else None,
             init_oauth=app.swagger_ui_init_oauth,
             swagger_ui_parameters=app.swagger_ui_parameters,
+            **urls,
         )
 
     app.add_api_route(docs_url, swagger_ui_html, include_in_schema=False)
-    if app.swagger_ui_oauth2_redirect_url:
+    if redirect_url := app.swagger_ui_oauth2_redirect_url:
 
         async def swagger_ui_redirect() -> Response:
             return docs.get_swagger_ui_oauth2_redirect_html()
 
-        app.add_api_route(
-            app.swagger_ui_oauth2_redirect_url, swagger_ui_redirect, include_in_schema=False
-        )
+        app.add_api_route(redirect_url, swagger_ui_redirect, include_in_schema=False)

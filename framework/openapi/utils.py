@@ -1,8 +1,4 @@
-"""Where FastAPI code finds the document's helpers (``fastapi.openapi.utils``): re-exports.
-
-The document is built in :mod:`~framework.openapi.document` from the operations gathered in
-:mod:`~framework.openapi.operations` and the schemas of :mod:`~framework.openapi.schemas`.
-"""
+"""Where FastAPI code finds the document's helpers (``fastapi.openapi.utils``): re-exports."""
 
 from framework.openapi.document import METHODS_WITH_BODY, get_openapi
 from framework.openapi.operations import generate_unique_id, path_format

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
@@ -37,8 +36,7 @@ class _AppTransport(httpx.BaseTransport):
             start["status"], headers=headers, stream=httpx.ByteStream(body), request=request
         )
         if "template" in debug:
-            # What a TemplateResponse rendered (the http.response.debug extension), as in
-            # Starlette's client: ``response.template.name``, ``response.context["item"]``.
+            # What a TemplateResponse rendered (http.response.debug), as Starlette's client has it.
             response.template = debug["template"]  # type: ignore[attr-defined]
             response.context = debug.get("context")  # type: ignore[attr-defined]
         return response
@@ -55,8 +53,7 @@ class _AppTransport(httpx.BaseTransport):
 
         async def receive() -> Message:
             if pending:
-                chunk = pending.pop(0)
-                return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+                return {"type": "http.request", "body": pending.pop(0), "more_body": bool(pending)}
             await response_done.wait()
             return {"type": "http.disconnect"}
 
@@ -96,11 +93,9 @@ class _AppTransport(httpx.BaseTransport):
 
 
 class TestClient(httpx.Client):
-    """Drive an ASGI app like a real client, synchronously, in the test's own thread.
-
-    ``base_url`` sets scheme and host of the requests (``http://testserver``); redirects are
-    followed as FastAPI's client does. ``root_path`` emulates a proxy prefix.
-    """
+    """Drive an ASGI app like a real client, synchronously, in the test's own thread: ``base_url``
+    sets scheme and host (``http://testserver``), redirects are followed as FastAPI's client does,
+    ``root_path`` emulates a proxy prefix."""
 
     __test__ = False  # not a pytest test class
 
@@ -133,8 +128,6 @@ class TestClient(httpx.Client):
             follow_redirects=follow_redirects,
             cookies=cookies,
         )
-
-    # -- plumbing -------------------------------------------------------------------------------
 
     def _portal(self) -> contextlib.AbstractContextManager[BlockingPortal]:
         """The portal of the ``with`` block, else a new one (a new event loop) for one call."""
@@ -169,31 +162,21 @@ class TestClient(httpx.Client):
             "state": self.app_state.copy(),
         }
 
-    # -- WebSockets -----------------------------------------------------------------------------
-
     def websocket_connect(
         self,
         url: str,
         subprotocols: Sequence[str] | None = None,
         headers: httpx._types.HeaderTypes | None = None,
     ) -> WebSocketTestSession:
-        """A WebSocket session with the app, to use in a ``with`` block.
-
-        ``url`` is resolved against ``base_url`` (``http`` becomes ``ws``, ``https`` ``wss``);
-        ``subprotocols`` are offered in ``sec-websocket-protocol`` and ``scope["subprotocols"]``;
-        ``headers`` and the client's cookies go into the handshake request. Entering the block
-        performs the handshake (see :class:`WebSocketTestSession`).
-        """
+        """A WebSocket session with the app, whose ``with`` block performs the handshake: ``url``
+        is resolved against ``base_url``; ``subprotocols`` are offered; ``headers`` and the
+        client's cookies go into the handshake request."""
         if url.startswith(("ws://", "wss://")):
             url = "http" + url[2:]  # httpx resolves cookies and ports for http(s) URLs
         handshake = httpx.Headers(
-            {
-                "connection": "upgrade",
-                "upgrade": "websocket",
-                "sec-websocket-version": "13",
-                "sec-websocket-key": "dGVzdGNsaWVudCBub25jZQ==",
-            }
+            {"connection": "upgrade", "upgrade": "websocket", "sec-websocket-version": "13"}
         )
+        handshake["sec-websocket-key"] = "dGVzdGNsaWVudCBub25jZQ=="
         if subprotocols:
             handshake["sec-websocket-protocol"] = ", ".join(subprotocols)
         handshake.update(httpx.Headers(headers))
@@ -203,8 +186,6 @@ class TestClient(httpx.Client):
         scope["extensions"] = {"websocket.http.response": {}}
         return WebSocketTestSession(self, scope)
 
-    # -- lifespan -------------------------------------------------------------------------------
-
     def __enter__(self) -> TestClient:
         with contextlib.ExitStack() as stack:
             self._shared_portal = portal = stack.enter_context(self._new_portal())
@@ -213,11 +194,8 @@ class TestClient(httpx.Client):
             to_client, from_app = portal.call(anyio.create_memory_object_stream[Message], math.inf)
             for stream in (to_app, from_client, to_client, from_app):
                 stack.callback(portal.call, stream.close)  # else a ResourceWarning when collected
-            scope = {
-                "type": "lifespan",
-                "asgi": {"version": "3.0", "spec_version": "2.0"},
-                "state": self.app_state,
-            }
+            asgi = {"version": "3.0", "spec_version": "2.0"}
+            scope = {"type": "lifespan", "asgi": asgi, "state": self.app_state}
             task = portal.start_task_soon(self.app, scope, from_client.receive, to_client.send)
             portal.call(to_app.send, {"type": "lifespan.startup"})
             message = portal.call(from_app.receive)
@@ -235,12 +213,7 @@ class TestClient(httpx.Client):
         super().__enter__()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_value: BaseException | None = None,
-        traceback: TracebackType | None = None,
-    ) -> None:
+    def __exit__(self, exc_type: Any = None, exc_value: Any = None, traceback: Any = None) -> None:
         super().__exit__(exc_type, exc_value, traceback)
         if self._exit_stack is not None:
             stack, self._exit_stack = self._exit_stack, None

@@ -8,7 +8,6 @@ import json
 import math
 from collections.abc import Sequence
 from concurrent.futures import Future
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -26,21 +25,10 @@ if TYPE_CHECKING:
 
 
 class WebSocketDenialResponse(WebSocketDisconnect):
-    """The app refused the WebSocket handshake with an HTTP response (the ASGI
-    ``websocket.http.response`` extension, which the test client advertises).
-
-    Raised when entering :meth:`TestClient.websocket_connect`, with ``status_code``, ``headers``
-    (case-insensitive), ``content``, ``text`` and ``json()``; ``response`` is the whole
-    ``httpx.Response``.
-
-    ```python
-    with pytest.raises(WebSocketDenialResponse) as refused:
-        with client.websocket_connect("/ws/private"):
-            pass
-    assert refused.value.status_code == 403
-    assert refused.value.json() == {"detail": "Forbidden"}
-    ```
-    """
+    """Raised on entering :meth:`TestClient.websocket_connect` when the app refused the handshake
+    with an HTTP response (the ASGI ``websocket.http.response`` extension): ``status_code``,
+    ``headers`` (case-insensitive), ``content``, ``text`` and ``json()``; ``response`` is the
+    whole ``httpx.Response``."""
 
     def __init__(
         self, status_code: int, headers: Sequence[tuple[bytes, bytes]], content: bytes
@@ -52,9 +40,7 @@ class WebSocketDenialResponse(WebSocketDisconnect):
             status_code, headers=list(headers), stream=httpx.ByteStream(content)
         )
         self.response.read()
-        self.status_code = status_code
-        self.headers = self.response.headers
-        self.content = content
+        self.status_code, self.headers, self.content = status_code, self.response.headers, content
 
     @property
     def text(self) -> str:
@@ -74,8 +60,7 @@ def _close_info(message: Message) -> tuple[int, str]:
 
 
 class _ClientDisconnected(OSError):
-    """What the app's ``send`` raises once it has received the test client's disconnect
-    (ASGI 2.4: servers raise an ``OSError`` subclass for sends on a closed connection)."""
+    """The app's ``send`` after the client's disconnect (ASGI 2.4: an ``OSError`` subclass)."""
 
 
 # What the app may send in each phase of the connection, and the phase that follows.
@@ -92,38 +77,21 @@ _APP_TRANSITIONS: dict[str, dict[str, str]] = {
 
 
 class WebSocketTestSession:
-    """One WebSocket connection between the test (synchronous) and the app (on the portal).
+    """One WebSocket connection between the test and the app, used in a ``with`` block.
 
-    ```python
-    with client.websocket_connect("/ws", subprotocols=["chat"]) as ws:
-        assert ws.accepted_subprotocol == "chat"
-        ws.send_json({"n": 1})
-        assert ws.receive_json() == {"n": 1}
-    ```
+    - Entering performs the handshake: ``accepted_subprotocol`` and ``extra_headers`` come from
+      the app's accept; a close raises ``WebSocketDisconnect(code, reason)``, an HTTP answer
+      :class:`WebSocketDenialResponse`.
+    - ``receive_*`` return the app's messages in order (blocking while it sends none), then raise
+      ``WebSocketDisconnect``: with the app's close code, or 1006 if it ended without closing.
+    - ``close(code, reason)`` disconnects: ``receive_*`` then raise ``WebSocketDisconnect``,
+      ``send_*`` ``RuntimeError``, and the app's sends an ``OSError`` (ASGI 2.4).
+    - Leaving disconnects (1000) and waits for the app, at most :attr:`close_timeout` seconds,
+      then cancels it: an app that ignores the disconnect would hang the test.
+    - An app's exception is raised in the test at the next ``receive_*`` (after the messages sent
+      before it) or on leaving, unless the client has ``raise_server_exceptions=False``.
 
-    - Entering sends ``websocket.connect`` and waits for the app's answer: ``websocket.accept``
-      opens the session (``accepted_subprotocol`` and ``extra_headers`` come from it);
-      ``websocket.close`` raises :class:`~framework.http.websockets.WebSocketDisconnect` with its code
-      and reason; a denial response raises :class:`WebSocketDenialResponse`.
-    - ``receive_*`` return the app's messages in order. Once the app closed the socket they raise
-      ``WebSocketDisconnect(code, reason)``; if the app ended without closing, the code is 1006
-      (abnormal closure, what a real client sees when the server drops the connection).
-    - ``close(code, reason)`` sends ``websocket.disconnect``; after it, ``receive_*`` raise
-      ``WebSocketDisconnect`` with that code and ``send_*`` raise ``RuntimeError``. The app's
-      later ``websocket.send`` calls raise an ``OSError`` (ASGI 2.4), which the framework's
-      ``WebSocket`` turns into ``WebSocketDisconnect(1006)``.
-    - Leaving the block sends ``websocket.disconnect`` (1000) unless the test closed already,
-      then waits for the app to return. The wait is bounded by :attr:`close_timeout` seconds,
-      after which the app is cancelled: an app that ignores the disconnect would otherwise hang
-      the test, while well-behaved apps end long before the bound, so the time spent there is
-      only ever paid by broken apps. Raise it for apps with slow cleanup.
-    - An exception raised by the app is raised again in the test at the next ``receive_*``
-      (after the messages the app sent before it) or when leaving the block, unless the client
-      was made with ``raise_server_exceptions=False``.
-
-    Inside ``with TestClient(app)`` sessions and requests run on the client's one event loop, so
-    the app can pass messages between them; outside it, each session has a loop of its own. A
-    ``receive_*`` call while the app sends nothing blocks, as a real client would.
+    Inside ``with TestClient(app)`` sessions and requests share the client's event loop.
     """
 
     close_timeout: float = 5.0
@@ -152,8 +120,6 @@ class WebSocketTestSession:
         self._app_done: anyio.Event
         self._app_scope: anyio.CancelScope
 
-    # -- context manager ------------------------------------------------------------------------
-
     def __enter__(self) -> WebSocketTestSession:
         if self._entered:
             raise RuntimeError("A WebSocket session can only be entered once")
@@ -166,12 +132,7 @@ class WebSocketTestSession:
             self._stack = stack.pop_all()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_value: BaseException | None = None,
-        traceback: TracebackType | None = None,
-    ) -> None:
+    def __exit__(self, exc_type: Any = None, exc_value: Any = None, traceback: Any = None) -> None:
         stack, self._stack = self._stack, None
         if stack is not None:
             stack.close()
@@ -222,8 +183,6 @@ class WebSocketTestSession:
         if error is not None and self._client.raise_server_exceptions and not self._reported:
             self._reported = True
             raise error
-
-    # -- the test's side ------------------------------------------------------------------------
 
     def send(self, message: Message) -> None:
         """Send a raw ASGI message to the app (``websocket.receive`` or ``websocket.disconnect``)."""
@@ -296,11 +255,8 @@ class WebSocketTestSession:
         return bytes(self._receive_data("bytes"))
 
     def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
-        """The next message parsed as JSON, from a text message or (``mode="binary"``) a binary
-        one; the other kind raises ``TypeError``."""
+        """The next message parsed as JSON: a text one, or a binary one with ``mode="binary"``."""
         return json.loads(self.receive_text() if mode == "text" else self.receive_bytes())
-
-    # -- plumbing -------------------------------------------------------------------------------
 
     def _require_open(self) -> None:
         if self._stack is None:
@@ -317,8 +273,6 @@ class WebSocketTestSession:
             return self._portal.call(self._from_app.receive)
         except anyio.EndOfStream:
             return None
-
-    # -- the app's side (in the event loop) -----------------------------------------------------
 
     async def _run_app(self, *, task_status: anyio.abc.TaskStatus[anyio.CancelScope]) -> None:
         self._to_app, self._app_inbox = anyio.create_memory_object_stream[Message](math.inf)
@@ -355,8 +309,7 @@ class WebSocketTestSession:
         return message
 
     async def _app_send(self, message: Message) -> None:
-        kind = message["type"]
-        phase = self._app_phase
+        kind, phase = message["type"], self._app_phase
         if self._app_disconnect is not None and phase != "closed":
             if kind == "websocket.close":
                 self._app_phase = "closed"  # closing what the client closed already is fine
@@ -372,8 +325,7 @@ class WebSocketTestSession:
         no_data = message.get("text") is None and message.get("bytes") is None
         if kind == "websocket.send" and no_data:
             raise RuntimeError("A 'websocket.send' message needs 'text' or 'bytes'")
-        next_phase = allowed[kind]
+        self._app_phase = allowed[kind]
         if kind == "websocket.http.response.body" and not message.get("more_body", False):
-            next_phase = "closed"
-        self._app_phase = next_phase
+            self._app_phase = "closed"
         await self._app_outbox.send(message)
