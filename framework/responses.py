@@ -1,22 +1,5 @@
-"""``framework.responses``: the response classes (from :mod:`framework.http.responses` and
-:mod:`framework.http.files`)."""
+"""``framework.responses``: the response classes (they live in :mod:`framework.http.responses`
+and :mod:`framework.http.files`)."""
 
-from framework.http.files import FileResponse
-from framework.http.responses import (
-    HTMLResponse,
-    JSONResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-    StreamingResponse,
-)
-
-__all__ = [
-    "FileResponse",
-    "HTMLResponse",
-    "JSONResponse",
-    "PlainTextResponse",
-    "RedirectResponse",
-    "Response",
-    "StreamingResponse",
-]
+from framework.http.files import *  # noqa: F403
+from framework.http.responses import *  # noqa: F403
