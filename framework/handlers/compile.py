@@ -1,11 +1,10 @@
-r"""The compile step: a handler's signature becomes a plan, once, when its route is added.
+r"""The compile step: a handler's signature becomes a :class:`Dependant`, once, when its route
+is added.
 
-Every parameter is classified (path, query, header, cookie, body, a dependency, or something the
-framework injects such as the ``Request``), and each location's parameters get one validator
-that checks them together. Dependencies are compiled the same way, to any depth: the result is a
-tree of :class:`Dependant`\ s, which :mod:`framework.handlers.plan` flattens and
-:mod:`framework.handlers.run` turns into the route's prepared request function. Nothing here
-runs per request.
+Each parameter is classified (path, query, header, cookie, body, a dependency, or an object the
+framework injects such as the ``Request``), and each location's parameters get one validator.
+Dependencies are compiled the same way, to any depth; :mod:`framework.handlers.plan` flattens
+the tree.
 """
 
 from __future__ import annotations
@@ -65,13 +64,8 @@ __all__ = [
     "embed_shared_body",
 ]
 
-_TRUSTED_PATH_TYPES: dict[str, tuple[Any, ...]] = {
-    "str": (str,),
-    "path": (str,),
-    "int": (int,),
-    "float": (float,),
-    "uuid": (uuid.UUID,),
-}
+# The type each path converter gives its value.
+_CONVERTED_TYPES = {"str": str, "path": str, "int": int, "float": float, "uuid": uuid.UUID}
 
 
 # -- compiled pieces ------------------------------------------------------------------------------
@@ -80,10 +74,9 @@ _TRUSTED_PATH_TYPES: dict[str, tuple[Any, ...]] = {
 @dataclasses.dataclass(eq=False)
 class LocationGroup:
     """The parameters of one callable from one location (path, query, header or cookie) and
-    the one validator that checks them together (:mod:`framework.handlers.validators`): it takes
-    the raw values by wire name and returns them as ``f0, f1, ...``. ``model_param`` is set for
-    ``Annotated[Model, Query()]``: the model's fields are read and the validated model is passed
-    whole."""
+    the one validator that checks them together: raw values by wire name in, ``f0, f1, ...``
+    out. ``model_param`` is set for ``Annotated[Model, Query()]``: the model's fields are read
+    and the validated model is passed whole."""
 
     location: str
     specs: list[FieldSpec]
@@ -127,9 +120,8 @@ class BodySpec:
 
     @functools.cached_property
     def fail_fast_validator(self) -> SchemaValidator:
-        """A validator of the same body that stops every list, tuple, set and dict at its first
-        invalid item: for a body that fails with very many errors (a 10 MiB array of wrong
-        items), where listing them all would take seconds."""
+        """A validator of the same body that stops every container at its first invalid item,
+        for a body with too many errors to list (a 10 MiB array of wrong items)."""
         model, adapter = self.model, self.adapter
         schema = model.__pydantic_core_schema__ if model is not None else adapter.core_schema  # type: ignore[union-attr]
         return SchemaValidator(typing.cast(Any, fail_fast_schema(schema)))
@@ -186,28 +178,20 @@ def _annotated(base: Any, *metadata: Any) -> Any:
     return typing.cast(Any, Annotated)[arguments]
 
 
-def _split_annotated(annotation: Any) -> tuple[Any, list[Any]]:
+def _marker_of(annotation: Any, default: Any) -> tuple[Any, Param | Depends | None, list[Any], Any]:
+    """A parameter's type without ``Annotated``, its framework marker (from ``Annotated`` or the
+    default), the other metadata, and the real default."""
+    base, metadata = annotation, []
     if typing.get_origin(annotation) is Annotated:
         base, *metadata = typing.get_args(annotation)
-        return base, list(metadata)
-    return annotation, []
-
-
-def _marker_of(metadata: list[Any], default: Any) -> tuple[Param | Depends | None, list[Any], Any]:
-    """The framework marker of a parameter (from Annotated or the default), the other metadata,
-    and the real default."""
-    marker: Param | Depends | None = None
-    rest = []
-    for item in metadata:
-        if isinstance(item, (Param, Depends)):
-            marker = item
-        else:
-            rest.append(item)
+    markers = [item for item in metadata if isinstance(item, (Param, Depends))]
+    marker: Param | Depends | None = markers[-1] if markers else None
+    rest = [item for item in metadata if not isinstance(item, (Param, Depends))]
     if isinstance(default, (Param, Depends)):
         marker, default = default, PydanticUndefined
     elif default is inspect.Parameter.empty:
         default = PydanticUndefined
-    return marker, rest, default
+    return base, marker, rest, default
 
 
 def _spec(name: str, base: Any, rest: list[Any], marker: Param, default: Any) -> FieldSpec:
@@ -228,8 +212,9 @@ class _Collected:
     """What classification found for one callable, before the models are built."""
 
     def __init__(self) -> None:
-        self.by_location: dict[str, list[FieldSpec]] = {"path": [], "query": [], "header": []}
-        self.by_location["cookie"] = []
+        self.by_location: dict[str, list[FieldSpec]] = {
+            location: [] for location in ("path", "query", "header", "cookie")
+        }
         self.model_groups: list[LocationGroup] = []
         self.body: list[FieldSpec] = []
 
@@ -238,27 +223,12 @@ def embed_shared_body(root: Dependant) -> None:
     """When a route's body parameters are spread over the handler and its dependencies, the
     body is one object with a key per parameter (as FastAPI reads it): each JSON body that
     was compiled as "the whole body" becomes embedded under its alias."""
-    bodies: list[Dependant] = []
-    seen: set[int] = set()
-    pending = [root]
-    while pending:
-        dependant = pending.pop()
-        if id(dependant) in seen:
-            continue
-        seen.add(id(dependant))
-        if dependant.body is not None:
-            bodies.append(dependant)
-        pending.extend(dependant.dependencies)
-    names = {spec.alias for dependant in bodies for spec in dependant.body.specs}  # type: ignore[union-attr]
-    if len(names) < 2:
+    bodies = [(dependant, dependant.body) for dependant in root.walk() if dependant.body]
+    if len({spec.alias for _, body in bodies for spec in body.specs}) < 2:
         return
-    for dependant in bodies:
-        body = dependant.body
-        assert body is not None
+    for dependant, body in bodies:
         if not body.embed and not body.form:
-            dependant.body = BodySpec(
-                body.specs, embed=True, form=False, media_type=body.media_type
-            )
+            dependant.body = dataclasses.replace(body, embed=True)
 
 
 def compile_dependant(
@@ -280,12 +250,9 @@ def compile_dependant(
     """
     signature, hints = signature_hints(call)
     dependant = Dependant(call, name=name, use_cache=use_cache, scopes=tuple(scopes))
-    dependant.context = {
-        "path": path,
-        "path_names": path_names,
-        "connection": connection,
-        "path_convertors": path_convertors,
-    }
+    dependant.context = dict(
+        path=path, path_names=path_names, connection=connection, path_convertors=path_convertors
+    )
     for extra in dependencies:
         dependant.dependencies.append(_sub_dependant(extra, None, None, dependant.context))
     collected = _Collected()
@@ -306,15 +273,12 @@ def compile_dependant(
             annotation = Any
         elif annotation is inspect.Parameter.empty:
             annotation = Any
-        base, metadata = _split_annotated(annotation)
-        marker, rest, default = _marker_of(metadata, parameter.default)
+        base, marker, rest, default = _marker_of(annotation, parameter.default)
         if isinstance(marker, Depends):
             dependant.dependencies.append(
                 _sub_dependant(marker, param_name, base, dependant.context)
             )
-        elif marker is None and _inject(dependant, param_name, base, connection, qualname):
-            continue
-        else:
+        elif marker is not None or not _inject(dependant, param_name, base, connection, qualname):
             _classify(collected, param_name, base, rest, marker, default, path_names, qualname)
     _build_groups(dependant, collected, path_convertors or {}, qualname)
     return dependant
@@ -324,22 +288,24 @@ def _inject(
     dependant: Dependant, name: str, base: Any, connection: type[HTTPConnection], qualname: str
 ) -> bool:
     """Parameters the framework fills itself; True if ``name`` is one of them."""
-    if is_subclass(base, HTTPConnection):
-        if not issubclass(connection, base):
-            raise TypeError(
-                f"Parameter {name!r} of {qualname} wants a {base.__name__}, but this route "
-                f"provides a {connection.__name__}"
-            )
-        dependant.connection_param = name
-    elif is_subclass(base, Response):
-        dependant.response_param = name
-    elif is_subclass(base, BackgroundTasks):
-        dependant.background_param = name
-    elif is_subclass(base, SecurityScopes):
-        dependant.scopes_param = name
-    else:
-        return False
-    return True
+    for kind, attribute in _INJECTED:
+        if is_subclass(base, kind):
+            if kind is HTTPConnection and not issubclass(connection, base):
+                raise TypeError(
+                    f"Parameter {name!r} of {qualname} wants a {base.__name__}, but this route "
+                    f"provides a {connection.__name__}"
+                )
+            setattr(dependant, attribute, name)
+            return True
+    return False
+
+
+_INJECTED = (
+    (HTTPConnection, "connection_param"),
+    (Response, "response_param"),
+    (BackgroundTasks, "background_param"),
+    (SecurityScopes, "scopes_param"),
+)
 
 
 def _sub_dependant(
@@ -393,12 +359,10 @@ def _classify(
     if isinstance(marker, Body):
         collected.body.append(spec)
     elif not is_scalar_or_scalar_sequence(base) and is_subclass(strip_optional(base), BaseModel):
-        if default is PydanticUndefined:
-            default = marker.default
         model = strip_optional(base)
-        optional = model is not base  # ``Model | None``: the default when none of it is sent
         group = _model_group(marker.location, name, model, marker)
-        group.default = default if optional else PydanticUndefined
+        if model is not base:  # ``Model | None``: its default when none of it is sent
+            group.default = marker.default if default is PydanticUndefined else default
         collected.model_groups.append(group)
     else:
         collected.by_location[marker.location].append(spec)
@@ -415,10 +379,9 @@ def _model_group(location: str, name: str, model: type[BaseModel], marker: Param
                 alias = alias.replace("_", "-")
             alias = alias.lower()
         keys[alias] = key
+        annotation = info.annotation
         specs.append(
-            FieldSpec(
-                field_name, alias, info.annotation, info, marker, is_sequence(info.annotation)
-            )
+            FieldSpec(field_name, alias, annotation, info, marker, is_sequence(annotation))
         )
     validate = model.__pydantic_validator__.validate_python
     return LocationGroup(location, specs, validate, model, model_param=name, model_keys=keys)
@@ -426,12 +389,11 @@ def _model_group(location: str, name: str, model: type[BaseModel], marker: Param
 
 def _trusted(spec: FieldSpec, convertors: Mapping[str, str]) -> bool:
     """A path parameter whose converter already produced the annotated type, unconstrained."""
-    if spec.field.metadata or typing.get_origin(spec.annotation) is Annotated:
-        return False
     annotation = spec.annotation
-    return annotation is Any or annotation in _TRUSTED_PATH_TYPES.get(
-        convertors.get(spec.alias, "str"), ()
-    )
+    if spec.field.metadata or typing.get_origin(annotation) is Annotated:
+        return False
+    converted = _CONVERTED_TYPES.get(convertors.get(spec.alias, "str"))
+    return annotation is Any or annotation is converted
 
 
 def _build_groups(

@@ -1,16 +1,14 @@
-"""Reading a request's values: the context one request's steps share, and the readers.
+"""Reading a request's values: the :class:`Context` one request's steps share, and the readers.
 
-A reader is made once per callable and location when a route is prepared: it knows the names it
-wants, picks them from the raw source (the query string's pairs, the raw header list, the
-cookies, the path parameters, the body or form), and validates them with the one validator built
-for that location. At request time a reader only picks and validates; what is parsed once (the
-query string, the cookies, the body) is kept on the :class:`Context` for the next reader.
+A reader is made once per callable and location, when a route is prepared; per request it picks
+the values it wants from the raw source (query pairs, raw headers, cookies, path parameters, the
+body or form) and validates them with the location's one validator. What is parsed once (query
+string, cookies, body) is kept on the context for the next reader.
 """
 
 from __future__ import annotations
 
 import contextlib
-import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +18,7 @@ from pydantic_core import PydanticUndefined, from_json
 from framework.background import BackgroundTasks
 from framework.exceptions import RequestValidationError
 from framework.handlers.annotations import is_upload
-from framework.handlers.compile import BodySpec, Dependant, FieldSpec, LocationGroup
+from framework.handlers.compile import BodySpec, FieldSpec, LocationGroup
 from framework.handlers.errors import (
     MAX_BODY_ERRORS,
     body_errors,
@@ -35,7 +33,7 @@ from framework.http.requests import Request, parse_cookies, raw_header
 from framework.http.responses import Response
 from framework.types import Receive, Scope, Send
 
-__all__ = ["Context", "Reader", "body_reader", "form_values", "location_reader"]
+__all__ = ["Context", "Reader", "body_reader", "form_values", "location_reader", "read_json_body"]
 
 Reader = Callable[["Context", dict[str, Any]], None]
 """Reads one callable's values of one location into ``values``; problems go to ``ctx.errors``."""
@@ -45,8 +43,8 @@ class Context:
     """What the steps of one request share: the ASGI call, the connection (a ``Request`` made
     when first asked for, or the ``WebSocket``), the parsed query string and cookies, the body,
     the errors found so far, the ``Response`` and ``BackgroundTasks`` handed to callables, and
-    the exit stack of ``yield`` dependencies. What few requests use keeps the class's default
-    until a step sets it: a context is made per request, so it must be cheap to make."""
+    the exit stack of ``yield`` dependencies. One is made per request, so what few requests use
+    keeps the class's default until a step sets it."""
 
     __slots__ = (
         "__dict__",
@@ -78,7 +76,7 @@ class Context:
         self.send = send
         self.limits = limits  # the route's (max_body_size, form_limits), for its Request
         self.errors: list[dict[str, Any]] = []
-        self.connection: Any = None  # the Request (made when first asked for) or the WebSocket
+        self.connection: Any = None
         self.query: list[tuple[str, str]] | None = None
         self.body: Any = None
         self.json_body = True
@@ -86,17 +84,13 @@ class Context:
     @property
     def request(self) -> Request:
         """The request (of an HTTP route), created the first time a step asks for it."""
-        connection = self.connection
-        if connection is None:
-            max_body_size, form_limits = self.limits
-            connection = self.connection = Request(
-                self.scope,
-                self.receive,
-                self.send,
-                max_body_size=max_body_size,
-                form_limits=form_limits,
+        if self.connection is None:
+            size, forms = self.limits
+            self.connection = Request(
+                self.scope, self.receive, self.send, max_body_size=size, form_limits=forms
             )
-        return typing.cast(Request, connection)
+        request: Request = self.connection
+        return request
 
     def response(self) -> Response:
         """The ``Response`` a callable asked for, to set headers, cookies or a status on."""
@@ -143,24 +137,24 @@ def _collector(location: str, group: LocationGroup) -> Collect:
     """The raw input of ``group``'s validator: each wanted value under the key the validator
     reads (a ``list[...]`` parameter collects every repeated value; otherwise a repeated query
     value keeps its last, a repeated header its first). A parameter model also gets every other
-    value of the location under its own name, so that its ``extra`` setting applies."""
+    value of the location under its own name, so that its ``extra`` setting applies (but for
+    ``not_extra``: a field's own name, where it differs from its wire name)."""
     keys = group.model_keys or {spec.alias: spec.alias for spec in group.specs}
     many = {spec.alias: spec.sequence for spec in group.specs}
-    # A field's own name (where it differs from its wire name) is not an extra value.
-    extras = None
+    not_extra = None
     if group.model_param is not None:
-        extras = {key for wire, key in keys.items() if key != wire}
+        not_extra = {key for wire, key in keys.items() if key != wire}
     if location == "header":
-        return _header_collector(keys, many, extras)
+        return _header_collector(keys, many, not_extra)
     if location == "query":
-        return _query_collector(keys, many, extras)
+        return _query_collector(keys, many, not_extra)
     return _mapping_collector(
-        _cookie_map if location == "cookie" else _path_map, keys, many, extras
+        _cookie_map if location == "cookie" else _path_map, keys, many, not_extra
     )
 
 
 def _header_collector(
-    keys: dict[str, str], many: dict[str, bool], extras: set[str] | None
+    keys: dict[str, str], many: dict[str, bool], not_extra: set[str] | None
 ) -> Collect:
     byte_keys = {wire.encode("latin-1"): wire for wire in keys}
 
@@ -170,19 +164,19 @@ def _header_collector(
         for name, value in ctx.scope["headers"]:
             wire = byte_keys.get(name)
             if wire is None:
-                if extras is not None:
+                if not_extra is not None:
                     others.append((name.decode("latin-1"), value.decode("latin-1")))
             elif many[wire]:
                 raw.setdefault(keys[wire], []).append(value.decode("latin-1"))
             elif keys[wire] not in raw:
                 raw[keys[wire]] = value.decode("latin-1")
-        return _add_extras(raw, others, extras) if others else raw
+        return _add_extras(raw, others, not_extra) if others else raw
 
     return collect
 
 
 def _query_collector(
-    keys: dict[str, str], many: dict[str, bool], extras: set[str] | None
+    keys: dict[str, str], many: dict[str, bool], not_extra: set[str] | None
 ) -> Collect:
     def collect(ctx: Context) -> dict[str, Any]:
         raw: dict[str, Any] = {}
@@ -193,13 +187,13 @@ def _query_collector(
         for name, value in pairs:
             key = keys.get(name)
             if key is None:
-                if extras is not None:
+                if not_extra is not None:
                     others.append((name, value))
             elif many[name]:
                 raw.setdefault(key, []).append(value)
             else:
                 raw[key] = value
-        return _add_extras(raw, others, extras) if others else raw
+        return _add_extras(raw, others, not_extra) if others else raw
 
     return collect
 
@@ -208,14 +202,14 @@ def _mapping_collector(
     source: Callable[[Context], Any],
     keys: dict[str, str],
     many: dict[str, bool],
-    extras: set[str] | None,
+    not_extra: set[str] | None,
 ) -> Collect:
     def collect(ctx: Context) -> dict[str, Any]:
         found = source(ctx)
         raw = {keys[w]: [found[w]] if many[w] else found[w] for w in keys if w in found}
-        if extras is not None:
+        if not_extra is not None:
             others = [(name, value) for name, value in found.items() if name not in keys]
-            return _add_extras(raw, others, extras)
+            return _add_extras(raw, others, not_extra)
         return raw
 
     return collect
@@ -437,11 +431,3 @@ def _retry_body(spec: BodySpec, ctx: Context, exc: ValidationError) -> Any:
                     item["input"] = None
         ctx.errors.extend(errors)
         return None
-
-
-def dependant_readers(dependant: Dependant) -> list[Reader]:
-    """Every reader of one callable, in the order they run: locations, then the body."""
-    readers = [location_reader(group) for group in dependant.groups]
-    if dependant.body is not None:
-        readers.append(body_reader(dependant.body))
-    return readers

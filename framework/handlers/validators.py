@@ -1,7 +1,7 @@
 """The pydantic validators of parameters, bodies and response models, shared between routes.
 
-Building a validator is the slow part of adding a route, and routes that declare the same
-parameters or models can use the same one: each builder here is cached by what it validates.
+Building a validator is the slow part of adding a route: each builder here is cached by what it
+validates, so routes that declare the same parameters or models share one.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class FieldSpec:
 
     @property
     def required(self) -> bool:
+        """Whether the request must carry the value."""
         return self.field.is_required()
 
 
@@ -95,13 +96,17 @@ def is_plain_text(specs: Sequence[FieldSpec]) -> bool:
 
 def location_validator(specs: Sequence[FieldSpec]) -> Validate | None:
     """One validator for a location's plain parameters, returning a dict of ``f0, f1, ...``,
-    composed from each parameter's own schema (shared between routes; far cheaper to build than
-    a model class). None when a parameter needs what only a model gives (alias choices, a
-    discriminator, recursive types)."""
+    composed from each parameter's own schema (far cheaper to build than a model class). None
+    when a parameter needs what only a model gives (alias choices, a discriminator, recursive
+    types)."""
+    return _cached(_composed, _same_specs(specs))  # type: ignore[no-any-return]
+
+
+def _cached(builder: Any, *key: Any) -> Any:
     try:
-        return _composed(_same_specs(specs))
-    except TypeError:  # an unhashable annotation
-        return _composed.__wrapped__(_same_specs(specs))
+        return builder(*key)
+    except TypeError:  # an unhashable annotation: built for this route alone
+        return builder.__wrapped__(*key)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -159,10 +164,7 @@ def _plain_text(spec: FieldSpec) -> bool:
 def model_for(name: str, specs: Sequence[FieldSpec]) -> type[BaseModel]:
     """A model class validating ``specs`` (body parameters, or location parameters that need
     one), shared by routes that declare the same ones."""
-    try:
-        return _model(name, _same_specs(specs))
-    except TypeError:  # an unhashable annotation
-        return _model.__wrapped__(name, _same_specs(specs))
+    return _cached(_model, name, _same_specs(specs))  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=4096)
