@@ -38,7 +38,7 @@ from framework.http.responses import (
     StreamingResponse,
 )
 from framework.http.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-from framework.routing.router import Route, Router, WebSocketRoute
+from framework.routing import Route, Router, WebSocketRoute
 
 __all__ = [
     "URL",

@@ -105,11 +105,7 @@ async def call_handler(handler: ExceptionHandler, connection: HTTPConnection, ex
 
 
 async def answer_with_handler(
-    exc: Exception,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    request: Request | None = None,
+    exc: Exception, scope: Scope, receive: Receive, send: Send, request: Request | None = None
 ) -> bool:
     """Send the response of the handler registered for ``exc``; False if there is none.
 

@@ -124,16 +124,8 @@ class PathConvertor(Convertor):
         return str(value)
 
 
-CONVERTORS: dict[str, Convertor] = {
-    c.name: c
-    for c in (
-        StringConvertor(),
-        IntegerConvertor(),
-        FloatConvertor(),
-        UUIDConvertor(),
-        PathConvertor(),
-    )
-}
+CONVERTORS: dict[str, Convertor] = {kind.name: kind() for kind in Convertor.__subclasses__()}
+"""The converters a template can name, by name (``{x:int}``)."""
 
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?}")
 
@@ -237,19 +229,21 @@ def _compile_segment(text: str, path: str) -> Segment:
         pattern += re.escape(text[position : match.start()]) + f"({convertor.regex})"
         position = match.end()
     pattern += re.escape(text[position:])
-    if "{" in _PARAM.sub("", text) or "}" in _PARAM.sub("", text):
+    leftover = _PARAM.sub("", text)
+    if "{" in leftover or "}" in leftover:
         raise ValueError(f"Malformed parameter in path {path!r}")
     return Segment(names=names, convertors=tuple(convertors), pattern=re.compile(pattern))
+
+
+_Edge = tuple[Segment, Callable[[str], Any] | None, "_Node[_T]"]
 
 
 @dataclass(eq=False)
 class _Node(Generic[_T]):
     static: dict[str, _Node[_T]] = field(default_factory=dict)
     # Parameter edges: (segment, the convertor's match for a one-parameter segment or None, child)
-    params: list[tuple[Segment, Callable[[str], Any] | None, _Node[_T]]] = field(
-        default_factory=list
-    )
-    paths: list[tuple[Segment, None, _Node[_T]]] = field(default_factory=list)
+    params: list[_Edge[_T]] = field(default_factory=list)
+    paths: list[_Edge[_T]] = field(default_factory=list)  # {x:path} edges
     value: _T | None = None
     template: PathTemplate | None = None
 
@@ -287,23 +281,14 @@ class PathIndex(Generic[_T]):
     @staticmethod
     def _child(node: _Node[_T], segment: Segment) -> _Node[_T]:
         if segment.literal is not None:
-            static = node.static.get(segment.literal)
-            if static is None:
-                static = node.static[segment.literal] = _Node()
-            return static
-        if segment.is_path:
-            for existing_segment, _, existing in node.paths:
-                if existing_segment.key == segment.key:
-                    return existing
-            child: _Node[_T] = _Node()
-            node.paths.append((segment, None, child))
-            return child
-        for existing_segment, _, existing in node.params:
+            return node.static.setdefault(segment.literal, _Node())
+        edges = node.paths if segment.is_path else node.params
+        for existing_segment, _, existing in edges:
             if existing_segment.key == segment.key:
                 return existing
-        child = _Node()
-        single = segment.convertors[0].match if segment.pattern is None else None
-        node.params.append((segment, single, child))
+        child: _Node[_T] = _Node()
+        one = segment.pattern is None and not segment.is_path
+        edges.append((segment, segment.convertors[0].match if one else None, child))
         return child
 
     def find(self, path: str) -> Match[_T] | None:

@@ -1,8 +1,7 @@
 """The router: from a request path to the route that answers it.
 
-Adding a route compiles its path template (:mod:`framework.routing.paths`) and its endpoint's plan
-(:mod:`framework.handlers.compile`, in :mod:`framework.routing.route`). A request does one index lookup and
-hands the scope to the route.
+Adding a route indexes its compiled path template (:mod:`framework.routing.paths`); a request does
+one index lookup and gets the matched route's request function (:meth:`Router.dispatch`).
 """
 
 from __future__ import annotations
@@ -29,18 +28,7 @@ from framework.routing.route import (
 )
 from framework.types import Receive, Scope, Send
 
-__all__ = [
-    "UNSET",
-    "BaseRoute",
-    "Mount",
-    "NoMatchFound",
-    "Route",
-    "RouteDecorators",
-    "RouteOptions",
-    "Router",
-    "WebSocketRoute",
-    "route_path",
-]
+__all__ = ["RouteDecorators", "Router", "route_path"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -142,9 +130,7 @@ def route_path(scope: Scope) -> str:
     path: str = scope["path"]
     root_path: str = scope.get("root_path", "")
     if root_path and path.startswith(root_path):
-        rest = path[len(root_path) :]
-        if not rest:
-            return "/"
+        rest = path[len(root_path) :] or "/"
         if rest[0] == "/":
             return rest
     return path
@@ -175,16 +161,12 @@ class Router(RouteDecorators):
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ValueError("A router prefix must start with '/' and not end with '/'")
-        self.prefix = prefix
-        self.tags = list(tags or [])
+        self.prefix, self.tags = prefix, list(tags or [])
         self.dependencies = list(dependencies or [])
-        self.max_body_size = max_body_size
-        self.default_response_class = default_response_class
-        self.responses = dict(responses or {})
-        self.deprecated = deprecated
-        self.include_in_schema = include_in_schema
+        self.max_body_size, self.form_limits = max_body_size, form_limits
+        self.default_response_class, self.responses = default_response_class, dict(responses or {})
+        self.deprecated, self.include_in_schema = deprecated, include_in_schema
         self.redirect_slashes = redirect_slashes
-        self.form_limits = form_limits
         self.routes: list[BaseRoute] = []
         #: Replaced dependency -> replacement, for every route added here (an App shares its
         #: ``dependency_overrides`` with its router; see :meth:`apply_overrides`).
@@ -201,16 +183,13 @@ class Router(RouteDecorators):
     # -- building -------------------------------------------------------------------------------
 
     def add_route(self, route: BaseRoute) -> None:
-        """Add a route object as it is (no prefix or options applied).
-
-        A route without a body size limit of its own takes this router's (none if unset).
-        """
-        if isinstance(route, (Route, WebSocketRoute)):
-            if isinstance(route, Route) and route.max_body_size is UNSET:
-                route.max_body_size = None if self.max_body_size is UNSET else self.max_body_size
-                route.prepare(self.dependency_overrides)
-            elif self.dependency_overrides:
-                route.prepare(self.dependency_overrides)
+        """Add a route object as it is (no prefix or options applied); a route without a body
+        size limit of its own takes this router's (none if unset)."""
+        if isinstance(route, Route) and route.max_body_size is UNSET:
+            route.max_body_size = None if self.max_body_size is UNSET else self.max_body_size
+            route.prepare(self.dependency_overrides)
+        elif isinstance(route, (Route, WebSocketRoute)) and self.dependency_overrides:
+            route.prepare(self.dependency_overrides)
         if isinstance(route, Route):
             self._http.setdefault(route.template, _MethodTable).add(route)
             if (route.path.endswith("/") and route.path != "/") or "path" in {
@@ -299,22 +278,20 @@ class Router(RouteDecorators):
             if isinstance(route, Route):
                 options = outer._route_options(route.options)
                 options["response_class"] = route.response_class
-                self.add_route(route.with_options(prefix=outer.prefix, **options))
+                route = route.with_options(prefix=outer.prefix, **options)
             elif isinstance(route, WebSocketRoute):
-                self.add_route(route.with_prefix(outer.prefix, outer.dependencies))
+                route = route.with_prefix(outer.prefix, outer.dependencies)
             elif isinstance(route, Mount):
-                self.add_route(route.with_prefix(outer.prefix))
-            else:
-                self.add_route(route)
+                route = route.with_prefix(outer.prefix)
+            self.add_route(route)
 
     def add_websocket_route(
         self, path: str, endpoint: Callable[..., Any], name: str | None = None
     ) -> None:
         """Register a WebSocket endpoint for ``self.prefix + path``."""
-        route = WebSocketRoute(
-            self.prefix + path, endpoint, name=name, dependencies=self.dependencies
+        self.add_route(
+            WebSocketRoute(self.prefix + path, endpoint, name=name, dependencies=self.dependencies)
         )
-        self.add_route(route)
 
     def mount(self, path: str, app: Any, name: str | None = None) -> None:
         """Serve the ASGI ``app`` at ``self.prefix + path`` and below (see :class:`Mount`)."""
