@@ -46,17 +46,8 @@ def _to_router(method: Callable[Concatenate[Router, _P], _R]) -> Callable[Concat
 
 
 class App(RouteDecorators):
-    """An ASGI 3 application with FastAPI's way of declaring routes.
-
-    ```python
-    app = App()
-
-    @app.get("/items/{item_id:int}")
-    async def read_item(item_id: int):
-        return {"item_id": item_id}
-    ```
-
-    Serve it with ``uvicorn module:app``. Options:
+    """An ASGI 3 application with FastAPI's way of declaring routes (``@app.get(path)``); serve it
+    with ``uvicorn module:app``. Options:
 
     - ``debug``: tracebacks in 500 answers (never in production).
     - ``routes``, ``middleware``, ``exception_handlers``: as the methods below would add them.

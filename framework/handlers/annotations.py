@@ -21,11 +21,8 @@ _SEQUENCE_ORIGINS = (list, set, frozenset, tuple, Sequence, typing.Sequence)
 
 
 def signature_hints(call: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
-    """The signature of ``call`` and its resolved type hints (``Annotated`` extras kept).
-
-    Hints written as strings (``from __future__ import annotations``) are resolved against the
-    function's module; a hint that cannot be resolved is left as written.
-    """
+    """The signature of ``call`` and its type hints (``Annotated`` extras kept), resolved against
+    its module; a hint that cannot be resolved is left as written."""
     signature = inspect.signature(call)
     target = call if inspect.isfunction(call) or inspect.ismethod(call) else type(call).__call__
     if inspect.isclass(call):
@@ -66,6 +63,7 @@ def _hints_one_by_one(target: Any) -> dict[str, Any]:
 
 
 def strip_optional(annotation: Any) -> Any:
+    """``X`` for ``X | None``, ``Optional[X]`` or ``Annotated[X, ...]``."""
     origin = typing.get_origin(annotation)
     if origin is Union or origin is types.UnionType:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -83,6 +81,7 @@ def is_class(obj: Any) -> typing.TypeGuard[type[Any]]:
 
 
 def is_subclass(annotation: Any, base: type) -> bool:
+    """Whether ``annotation`` is a class derived from ``base`` (False for anything else)."""
     return is_class(annotation) and issubclass(annotation, base)
 
 

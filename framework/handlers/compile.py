@@ -91,12 +91,9 @@ class LocationGroup:
 
 @dataclasses.dataclass(eq=False)
 class BodySpec:
-    """The body parameters of one callable.
-
-    ``embed``: the body is an object whose keys are the parameters' aliases (several body
-    parameters, or ``Body(embed=True)``); otherwise the whole body is the one parameter.
-    ``form``: read with the form parser (``Form``/``File`` parameters) instead of as JSON.
-    """
+    """The body parameters of one callable. ``embed``: the body is an object keyed by their
+    aliases (several body parameters, or ``Body(embed=True)``), else the whole body is the one
+    parameter. ``form``: read with the form parser (``Form``/``File``) instead of as JSON."""
 
     specs: list[FieldSpec]
     embed: bool
@@ -179,8 +176,7 @@ def _annotated(base: Any, *metadata: Any) -> Any:
 
 
 def _marker_of(annotation: Any, default: Any) -> tuple[Any, Param | Depends | None, list[Any], Any]:
-    """A parameter's type without ``Annotated``, its framework marker (from ``Annotated`` or the
-    default), the other metadata, and the real default."""
+    """A parameter's type, framework marker, other ``Annotated`` metadata and real default."""
     base, metadata = annotation, []
     if typing.get_origin(annotation) is Annotated:
         base, *metadata = typing.get_args(annotation)
@@ -208,17 +204,6 @@ def _spec(name: str, base: Any, rest: list[Any], marker: Param, default: Any) ->
     return FieldSpec(name, alias, annotation, field, marker, is_sequence(base))
 
 
-class _Collected:
-    """What classification found for one callable, before the models are built."""
-
-    def __init__(self) -> None:
-        self.by_location: dict[str, list[FieldSpec]] = {
-            location: [] for location in ("path", "query", "header", "cookie")
-        }
-        self.model_groups: list[LocationGroup] = []
-        self.body: list[FieldSpec] = []
-
-
 def embed_shared_body(root: Dependant) -> None:
     """When a route's body parameters are spread over the handler and its dependencies, the
     body is one object with a key per parameter (as FastAPI reads it): each JSON body that
@@ -243,11 +228,8 @@ def compile_dependant(
     dependencies: Sequence[Depends] = (),
     path_convertors: Mapping[str, str] | None = None,
 ) -> Dependant:
-    """Read ``call``'s signature once and decide where each parameter comes from.
-
-    ``dependencies`` are extra ``Depends`` run first (route, router and app ``dependencies=``).
-    Raises ``TypeError`` for a parameter that cannot be filled, when the route is added.
-    """
+    """Read ``call``'s signature and decide where each parameter comes from; ``dependencies``
+    are extra ``Depends`` run first. ``TypeError`` for a parameter that cannot be filled."""
     signature, hints = signature_hints(call)
     dependant = Dependant(call, name=name, use_cache=use_cache, scopes=tuple(scopes))
     dependant.context = dict(
@@ -255,8 +237,8 @@ def compile_dependant(
     )
     for extra in dependencies:
         dependant.dependencies.append(_sub_dependant(extra, None, None, dependant.context))
-    collected = _Collected()
     qualname = getattr(call, "__qualname__", repr(call))
+    parameters = _Parameters(path_names, qualname)
     for param_name, parameter in signature.parameters.items():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             continue
@@ -279,8 +261,8 @@ def compile_dependant(
                 _sub_dependant(marker, param_name, base, dependant.context)
             )
         elif marker is not None or not _inject(dependant, param_name, base, connection, qualname):
-            _classify(collected, param_name, base, rest, marker, default, path_names, qualname)
-    _build_groups(dependant, collected, path_convertors or {}, qualname)
+            parameters.add(param_name, base, rest, marker, default)
+    parameters.build(dependant, path_convertors or {})
     return dependant
 
 
@@ -332,42 +314,6 @@ def compile_override(original: Dependant, replacement: Callable[..., Any]) -> De
     )
 
 
-def _classify(
-    collected: _Collected,
-    name: str,
-    base: Any,
-    rest: list[Any],
-    marker: Param | None,
-    default: Any,
-    path_names: Sequence[str],
-    qualname: str,
-) -> None:
-    if marker is None:
-        if name in path_names:
-            marker = Path()
-        elif is_upload(base):
-            marker = File()
-        elif is_scalar_or_scalar_sequence(base):
-            marker = Query()
-        else:
-            marker = Body()
-    if isinstance(marker, Path):
-        if name not in path_names and (marker.alias or name) not in path_names:
-            raise TypeError(f"Path parameter {name!r} of {qualname} is not in the route's path")
-        default = PydanticUndefined  # path parameters are always required
-    spec = _spec(name, base, rest, marker, default)
-    if isinstance(marker, Body):
-        collected.body.append(spec)
-    elif not is_scalar_or_scalar_sequence(base) and is_subclass(strip_optional(base), BaseModel):
-        model = strip_optional(base)
-        group = _model_group(marker.location, name, model, marker)
-        if model is not base:  # ``Model | None``: its default when none of it is sent
-            group.default = marker.default if default is PydanticUndefined else default
-        collected.model_groups.append(group)
-    else:
-        collected.by_location[marker.location].append(spec)
-
-
 def _model_group(location: str, name: str, model: type[BaseModel], marker: Param) -> LocationGroup:
     """``Annotated[Model, Query()]``: the model's fields are parameters of ``location``."""
     specs = []
@@ -396,32 +342,74 @@ def _trusted(spec: FieldSpec, convertors: Mapping[str, str]) -> bool:
     return annotation is Any or annotation is converted
 
 
-def _build_groups(
-    dependant: Dependant, collected: _Collected, convertors: Mapping[str, str], qualname: str
-) -> None:
-    path_specs = dependant.path_specs = collected.by_location["path"]
-    trusted = [spec for spec in path_specs if _trusted(spec, convertors)]
-    dependant.trusted_path = tuple((spec.name, spec.alias) for spec in trusted)
-    collected.by_location["path"] = [spec for spec in path_specs if spec not in trusted]
-    for location, specs in collected.by_location.items():
-        if not specs:
-            continue
-        if is_plain_text(specs):
-            dependant.groups.append(LocationGroup(location, specs, None))
-        elif (validate := location_validator(specs)) is not None:
-            dependant.groups.append(LocationGroup(location, specs, validate))
+class _Parameters:
+    """One callable's parameters, sorted by where they come from, then built into groups."""
+
+    def __init__(self, path_names: Sequence[str], qualname: str) -> None:
+        self.path_names, self.qualname = path_names, qualname
+        self.by_location: dict[str, list[FieldSpec]] = {
+            location: [] for location in ("path", "query", "header", "cookie")
+        }
+        self.model_groups: list[LocationGroup] = []
+        self.body: list[FieldSpec] = []
+
+    def add(
+        self, name: str, base: Any, rest: list[Any], marker: Param | None, default: Any
+    ) -> None:
+        path_names = self.path_names
+        if marker is None:
+            if name in path_names:
+                marker = Path()
+            elif is_upload(base):
+                marker = File()
+            elif is_scalar_or_scalar_sequence(base):
+                marker = Query()
+            else:
+                marker = Body()
+        if isinstance(marker, Path):
+            if name not in path_names and (marker.alias or name) not in path_names:
+                raise TypeError(
+                    f"Path parameter {name!r} of {self.qualname} is not in the route's path"
+                )
+            default = PydanticUndefined  # path parameters are always required
+        spec = _spec(name, base, rest, marker, default)
+        if isinstance(marker, Body):
+            self.body.append(spec)
+        elif not is_scalar_or_scalar_sequence(base) and is_subclass(
+            strip_optional(base), BaseModel
+        ):
+            model = strip_optional(base)
+            group = _model_group(marker.location, name, model, marker)
+            if model is not base:  # ``Model | None``: its default when none of it is sent
+                group.default = marker.default if default is PydanticUndefined else default
+            self.model_groups.append(group)
         else:
-            model = model_for(f"{location.title()}Parameters", specs)
-            validate = model.__pydantic_validator__.validate_python
-            dependant.groups.append(LocationGroup(location, specs, validate, model))
-    dependant.groups.extend(collected.model_groups)
-    if collected.body:
-        specs = collected.body
-        is_form = any(isinstance(spec.marker, Form) for spec in specs)
-        if is_form and not all(isinstance(spec.marker, Form) for spec in specs):
-            raise TypeError(f"{qualname} mixes JSON body parameters with form parameters")
-        embed = len(specs) > 1 or bool(getattr(specs[0].marker, "embed", False))
-        media_type = getattr(specs[0].marker, "media_type", "application/json")
-        if any(isinstance(spec.marker, File) for spec in specs):
-            media_type = "multipart/form-data"
-        dependant.body = BodySpec(specs, embed=embed, form=is_form, media_type=media_type)
+            self.by_location[marker.location].append(spec)
+
+    def build(self, dependant: Dependant, convertors: Mapping[str, str]) -> None:
+        path_specs = dependant.path_specs = self.by_location["path"]
+        trusted = [spec for spec in path_specs if _trusted(spec, convertors)]
+        dependant.trusted_path = tuple((spec.name, spec.alias) for spec in trusted)
+        self.by_location["path"] = [spec for spec in path_specs if spec not in trusted]
+        for location, specs in self.by_location.items():
+            if not specs:
+                continue
+            if is_plain_text(specs):
+                dependant.groups.append(LocationGroup(location, specs, None))
+            elif (validate := location_validator(specs)) is not None:
+                dependant.groups.append(LocationGroup(location, specs, validate))
+            else:
+                model = model_for(f"{location.title()}Parameters", specs)
+                validate = model.__pydantic_validator__.validate_python
+                dependant.groups.append(LocationGroup(location, specs, validate, model))
+        dependant.groups.extend(self.model_groups)
+        if self.body:
+            specs = self.body
+            is_form = any(isinstance(spec.marker, Form) for spec in specs)
+            if is_form and not all(isinstance(spec.marker, Form) for spec in specs):
+                raise TypeError(f"{self.qualname} mixes JSON body parameters with form parameters")
+            embed = len(specs) > 1 or bool(getattr(specs[0].marker, "embed", False))
+            media_type = getattr(specs[0].marker, "media_type", "application/json")
+            if any(isinstance(spec.marker, File) for spec in specs):
+                media_type = "multipart/form-data"
+            dependant.body = BodySpec(specs, embed=embed, form=is_form, media_type=media_type)

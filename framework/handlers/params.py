@@ -1,19 +1,8 @@
 """The markers handlers use to say where a parameter comes from: declarations only.
 
-```python
-@app.get("/items/{item_id}")
-async def read(
-    item_id: Annotated[int, Path(ge=1)],
-    q: Annotated[str | None, Query(max_length=50)] = None,
-    user_agent: Annotated[str | None, Header()] = None,
-    db: Annotated[Session, Depends(get_db)],
-): ...
-```
-
-Both forms FastAPI accepts work: ``Annotated[T, Query(...)]`` and ``q: T = Query(...)``. The
-constraint options are pydantic's ``Field`` options; the compile step in
-:mod:`framework.handlers.compile` turns each marker into a pydantic field once, when the route is
-added.
+Both forms FastAPI accepts work: ``q: Annotated[str, Query(max_length=50)]`` and
+``q: str = Query(max_length=50)``. The constraints are pydantic's ``Field`` options;
+:mod:`framework.handlers.compile` turns each marker into a pydantic field when the route is added.
 """
 
 from __future__ import annotations
@@ -40,6 +29,8 @@ __all__ = [
 ]
 
 _Undefined: Any = PydanticUndefined
+# Param's own settings: its other arguments are pydantic ``Field`` options, passed on when given.
+_OWN = {"self", "default", "default_factory", "alias", "openapi_examples", "include_in_schema"}
 
 
 class Param:
@@ -80,6 +71,7 @@ class Param:
         include_in_schema: bool = True,
         json_schema_extra: dict[str, Any] | None = None,
     ) -> None:
+        given = dict(locals())  # the arguments alone
         if default is ...:
             default = _Undefined  # FastAPI's spelling of "required"
         self.default = default
@@ -91,27 +83,7 @@ class Param:
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
         self.constraints: dict[str, Any] = {
-            key: value
-            for key, value in {
-                "title": title,
-                "description": description,
-                "gt": gt,
-                "ge": ge,
-                "lt": lt,
-                "le": le,
-                "multiple_of": multiple_of,
-                "min_length": min_length,
-                "max_length": max_length,
-                "pattern": pattern,
-                "strict": strict,
-                "allow_inf_nan": allow_inf_nan,
-                "max_digits": max_digits,
-                "decimal_places": decimal_places,
-                "examples": examples,
-                "deprecated": deprecated,
-                "json_schema_extra": json_schema_extra,
-            }.items()
-            if value is not None
+            key: value for key, value in given.items() if key not in _OWN and value is not None
         }
 
     @property

@@ -44,8 +44,7 @@ _JSON_TYPE = (b"content-type", b"application/json")
 
 @dataclasses.dataclass(frozen=True)
 class Answering:
-    """How a route answers: its status, response class and serializer, and the limits of the
-    Request it makes."""
+    """How a route answers (status, response class, serializer) and the limits of its Request."""
 
     status_code: int
     response_class: type[Response]
@@ -146,9 +145,8 @@ def _planned(
 
 
 def _answer(answering: Answering, merged: bool) -> Answer:
-    """The route's answer to what its endpoint returned. ``merged``: a callable may have asked
-    for the ``Response`` or ``BackgroundTasks`` (merged into the answer), or made a ``Request``
-    (whose body a streaming answer must not take)."""
+    """The route's answer to what its endpoint returned. ``merged``: a callable may ask for the
+    ``Response`` or ``BackgroundTasks``, or make a ``Request`` (see :func:`_merged_answer`)."""
     status = answering.status_code
     if answering.response_class is JSONResponse and status >= 200 and status not in (204, 304):
         plain = _json_answer(answering.serializer, status)
@@ -218,8 +216,7 @@ def _response(
     sub_response: Response | None,
     background: BackgroundTasks | None,
 ) -> Response:
-    """A Response object for ``result``, with what the callables set on theirs (1xx, 204 and 304
-    answers have no body: what the endpoint returned is not sent)."""
+    """A Response for ``result`` (no body for 1xx, 204 and 304), with what callables set."""
     status = answering.status_code
     if sub_response is not None and sub_response.status_code:
         status = sub_response.status_code
@@ -244,11 +241,8 @@ def _response(
 
 
 def prepare_websocket(plan: Plan) -> RequestFunction:
-    """The connection function of a WebSocket route whose endpoint's plan is ``plan``.
-
-    Parameters that do not validate close the socket with 1008; any other exception ends the
-    conversation as :func:`~framework.exception_handlers.answer_websocket_error` describes.
-    """
+    """The connection function of a WebSocket route whose endpoint's plan is ``plan``; errors
+    end the conversation (:func:`~framework.exception_handlers.answer_websocket_error`)."""
     program = Program(plan)
     endpoint = plan.root.call
 

@@ -269,8 +269,7 @@ def location_reader(group: LocationGroup) -> Reader:
 
 
 def _text_reader(location: str, collect: Collect, specs: Sequence[FieldSpec]) -> Reader:
-    """A group of unconstrained text parameters: a value that is there (or has a default) is
-    valid as it is; a missing one is reported as pydantic reports it."""
+    """Unconstrained text parameters: valid when there (or defaulted), else reported missing."""
     fields = tuple((spec.name, spec.alias, spec.field.default) for spec in specs)
 
     def read(ctx: Context, values: dict[str, Any]) -> None:
@@ -288,17 +287,13 @@ def _text_reader(location: str, collect: Collect, specs: Sequence[FieldSpec]) ->
 # -- bodies -----------------------------------------------------------------------------------------
 
 
-def _is_json(content_type: bytes | None) -> bool:
-    if content_type is None or content_type == b"application/json":
-        return True
-    media = content_type.split(b";", 1)[0].strip().lower()
-    return media == b"application/json" or media.endswith(b"+json")
-
-
 async def read_json_body(*, ctx: Context) -> None:
     """Read the whole body (once, before any callable runs), for the JSON body readers."""
     ctx.body = await ctx.request.body()
-    ctx.json_body = _is_json(raw_header(ctx.scope, b"content-type"))
+    content_type = raw_header(ctx.scope, b"content-type")
+    if content_type is not None and content_type != b"application/json":
+        media = content_type.split(b";", 1)[0].strip().lower()
+        ctx.json_body = media == b"application/json" or media.endswith(b"+json")
 
 
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -306,9 +301,8 @@ _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 async def form_values(*, ctx: Context, specs: Sequence[FieldSpec]) -> None:
     """Parse the form (once, before any callable runs) and keep the values ``specs`` want, by
-    alias: an empty field, or a file input with no file chosen, counts as not sent; a ``File``
-    parameter typed ``bytes`` gets the file's content. Another content type reads as an empty
-    form, so its fields are reported missing."""
+    alias: an empty field or file input counts as not sent, a ``File`` typed ``bytes`` gets the
+    content. Another content type reads as an empty form (its fields are reported missing)."""
     request = ctx.request
     content_type = (request.headers.get("content-type") or "").lower()
     form = ctx.form = await request.form() if content_type.startswith(_FORM_TYPES) else FormData()
@@ -395,20 +389,16 @@ def _missing_body(spec: BodySpec, ctx: Context, values: dict[str, Any]) -> None:
 
 
 def _retry_body(spec: BodySpec, ctx: Context, exc: ValidationError) -> Any:
-    """The body did not pass in JSON mode: validate it again as FastAPI does, parsed first and
-    then in Python mode, to report the same errors (and accept the rare value only Python mode
-    takes). Returns the validated value, or None with the errors recorded."""
+    """A body that failed in JSON mode, validated again parsed and in Python mode as FastAPI does
+    (its errors, and the rare value only Python mode takes); None with the errors recorded."""
     body: bytes = ctx.body
     if exc.error_count() > MAX_BODY_ERRORS:
         ctx.errors.extend(body_errors(spec, body, ctx.json_body, exc))
         return None
     data: Any = body
     if ctx.json_body:
-        not_json = any(
-            error["type"] == "json_invalid" and not error["loc"] for error in exc.errors()
-        )
         try:
-            if not_json:
+            if any(error["type"] == "json_invalid" and not error["loc"] for error in exc.errors()):
                 raise ValueError("not JSON")
             data = from_json(body)
         except ValueError:

@@ -36,8 +36,7 @@ Steps = tuple[tuple[Gather, Callable[..., Any], bool], ...]
 
 
 def _call(dependant: Dependant) -> tuple[Callable[..., Any], bool]:
-    """What a step calls with its values, and whether the result is a context manager to enter
-    into the exit stack (a ``yield`` dependency). Sync callables run in a worker thread."""
+    """What a step calls (sync ones in a worker thread) and whether it enters the exit stack."""
     manager = dependant.context_manager
     if manager is not None:
         if dependant.is_async:
@@ -78,10 +77,8 @@ def _injector(name: str, make: Callable[[Context], Any]) -> Reader:
 
 
 def _gather(step: Step, offset: int, final: bool = False) -> Gather:
-    """The arguments of a step: its dependencies' results and what it reads; None when one of
-    them failed (the step is then not called, its errors kept), or, for the ``final`` step (the
-    handler), every problem found raised together. ``offset``: the slots of steps before the
-    plan's own (the body)."""
+    """A step's arguments: its dependencies' results and what it reads; None when one failed,
+    or for the ``final`` step (the handler) every problem raised. ``offset``: the body's slot."""
     inputs = tuple((name, slot + offset) for name, slot in step.inputs)
     # Path parameters whose converter already gave the declared type are passed on as they are.
     trusted = step.dependant.trusted_path
@@ -157,9 +154,8 @@ class Program:
 
 
 async def run(program: Program, ctx: Context) -> dict[str, Any]:
-    """The one runner: each step before the handler gets its values and runs, in order; then
-    the handler's arguments. A callable whose values or dependencies failed is not called (its
-    result is ``UNSET``); the problems are raised together, with the handler's."""
+    """The one runner: each step before the handler gets its values and runs, in order (one whose
+    values failed is not called: ``UNSET``); then the handler's arguments, or every problem."""
     results: list[Any] = []
     append = results.append
     for gather, call, enters in program.steps:

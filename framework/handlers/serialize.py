@@ -165,9 +165,8 @@ class ResponseSerializer:
         return self.serialize(value)
 
     def _checked(self, adapter: TypeAdapter[Any]) -> Callable[[Any], bytes]:
-        """Validation against the model, then pydantic-core's serializer called directly (the
-        TypeAdapter's wrapper costs as much again), as a closure: no attribute lookups and, for
-        the usual options, no keyword dict per call."""
+        """Validate, then serialise with pydantic-core directly (TypeAdapter's wrapper costs as
+        much again), in a closure: no attribute lookups, no keyword dict for the usual options."""
         options, trusted, report = self.options, self._trusted_class, self.validate
         self._validate = adapter.validator.validate_python
         validate: Callable[..., Any] = self._validate

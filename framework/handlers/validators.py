@@ -41,21 +41,13 @@ class FieldSpec:
         return self.field.is_required()
 
 
+@dataclasses.dataclass(frozen=True)
 class _Same:
     """``value`` compared by ``key`` alone, so that routes declaring the same types share what
     was built for them (the value itself, a class or FieldInfo, compares by identity)."""
 
-    __slots__ = ("key", "value")
-
-    def __init__(self, key: Any, value: Any) -> None:
-        self.key = key
-        self.value = value
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Same) and self.key == other.key
+    key: Any
+    value: Any = dataclasses.field(compare=False)
 
 
 def _same_specs(specs: Sequence[FieldSpec]) -> _Same:

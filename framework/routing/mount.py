@@ -16,13 +16,10 @@ __all__ = ["Mount"]
 class Mount(BaseRoute):
     """Any ASGI app under a path prefix: ``Mount("/static", StaticFiles(...), name="static")``.
 
-    Requests for ``/static`` and below go to ``app`` with ``root_path`` extended by the prefix,
-    as the ASGI spec asks (``path`` stays the full path), so a mounted :class:`~framework.App`
-    routes on the rest of the path and builds its URLs and redirects under the prefix. The
-    mounted app's lifespan is not run: only the outermost app receives lifespan events.
-
-    Routes declared on the app itself are tried before mounts; mounts are tried in the order
-    they were added. ``/static`` alone is redirected to ``/static/``.
+    Requests for ``/static`` and below go to ``app`` with ``root_path`` extended by the prefix
+    (``path`` stays the full path, as ASGI asks); ``/static`` alone is redirected to ``/static/``.
+    The app's own routes are tried first, then mounts in the order added. Only the outermost app
+    runs a lifespan.
     """
 
     def __init__(self, path: str, app: Any, name: str | None = None) -> None:

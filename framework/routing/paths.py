@@ -1,12 +1,8 @@
 """Path templates and the index that matches request paths against them.
 
-A template such as ``/items/{item_id:int}`` is compiled once, when its route is added, into a list
-of segment matchers. The :class:`PathIndex` keeps templates without parameters in a dict (one
-lookup for a hit) and the others in a segment trie, so the cost of a hit depends on the depth of
-the path, not on the number of routes.
-
-Precedence is by specificity, segment by segment: a literal segment beats a parameter, a parameter
-beats ``{x:path}``; among parameters at the same place, the one declared first wins.
+:class:`PathIndex` keeps templates without parameters in a dict and the others in a segment trie:
+a hit costs the depth of the path, not the number of routes. Precedence is segment by segment: a
+literal beats a parameter, which beats ``{x:path}``; at the same place, the first declared wins.
 """
 
 from __future__ import annotations
@@ -162,11 +158,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class PathTemplate:
-    """A compiled path template.
-
-    ``PathTemplate.compile("/items/{id:int}").param_names == ("id",)``; ``is_static`` is true for a
-    template without parameters.
-    """
+    """A compiled path template: ``PathTemplate.compile("/items/{id:int}").param_names == ("id",)``;
+    ``is_static`` for a template without parameters."""
 
     path: str
     segments: tuple[Segment, ...]
@@ -253,12 +246,8 @@ Match = tuple[_T, dict[str, Any]]
 
 
 class PathIndex(Generic[_T]):
-    """Maps path templates to values (here: per-method route tables) and finds them for a path.
-
-    ``index.setdefault(template, factory)`` stores or returns the value of a template;
-    ``index.find(path)`` returns the first :class:`Match` in precedence order, and
-    ``index.find_all(path)`` all of them (for 405 answers and method fallbacks).
-    """
+    """Maps path templates to values (here: per-method route tables) and finds them for a path:
+    ``setdefault(template, factory)`` stores or returns a template's value."""
 
     def __init__(self) -> None:
         self._static: dict[str, _T] = {}
@@ -316,11 +305,9 @@ def _search(
     found: list[Match[_T]],
     first: bool,
 ) -> bool:
-    """Depth first from ``node`` at ``parts[index]``, the most specific edge first (a literal,
-    then parameters in the order they were declared, then ``{x:path}`` with the longest tail
-    first, as the regex ``.*`` would take it), adding each template that matches to ``found``;
-    True once one is found when only the ``first`` is wanted. Where a segment leaves one way on,
-    the walk just takes it; it branches (and backtracks) only where several edges could match."""
+    """Depth first from ``node`` at ``parts[index]``, most specific edge first (``{x:path}`` with
+    the longest tail first, as ``.*`` would), adding each match to ``found``; True once one is found
+    if only the ``first`` is wanted. It backtracks only where several edges could match."""
     end = len(parts)
     while index < end:
         part = parts[index]

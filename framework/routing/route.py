@@ -111,12 +111,9 @@ def _compile(route: Route | WebSocketRoute, connection: type[HTTPConnection]) ->
 
 
 class Route(BaseRoute):
-    """An HTTP route: ``Route("/items/{item_id:int}", read_item, methods=["GET"])``.
-
-    A ``GET`` route answers ``HEAD`` too (same headers, no body). The endpoint's parameters are
-    read from the request as its signature declares (see :mod:`framework.handlers.compile`).
-    Whatever it returns that is not a :class:`Response` is validated against the
-    ``response_model`` (default: the return annotation) and serialised to JSON.
+    """An HTTP route: ``Route("/items/{item_id:int}", read_item, methods=["GET"])``. A ``GET``
+    route answers ``HEAD`` too. What the endpoint returns that is not a :class:`Response` is
+    validated against the ``response_model`` (default: the return annotation) and sent as JSON.
     """
 
     def __init__(
@@ -183,12 +180,9 @@ class Route(BaseRoute):
 class WebSocketRoute(BaseRoute):
     """A WebSocket route: ``WebSocketRoute("/ws/{room}", chat)``.
 
-    The endpoint is an ``async def`` taking a parameter annotated :class:`WebSocket` (and
-    parameters and dependencies as for HTTP, from the path, query, headers and cookies), or a
-    class such as :class:`~framework.endpoints.WebSocketEndpoint`: one instance per connection,
-    made with ``(scope, receive, send)``, whose ``dispatch(websocket)`` runs the conversation.
-    Parameters that do not validate close the socket with 1008; an exception ends the
-    conversation as :func:`~framework.exception_handlers.answer_websocket_error` describes.
+    The endpoint is an ``async def`` taking a :class:`WebSocket` (and parameters and dependencies
+    as for HTTP, but no body), or a class such as :class:`~framework.endpoints.WebSocketEndpoint`
+    made per connection with ``(scope, receive, send)``, whose ``dispatch(websocket)`` runs it.
     """
 
     def __init__(

@@ -34,8 +34,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _MethodTable(dict[str, Route]):
-    """The routes of one path template, by method. The first route declared for a method wins
-    (as in FastAPI), except that an explicit HEAD route replaces the one a GET route implies."""
+    """One template's routes by method: the first declared wins (as in FastAPI), but an explicit
+    HEAD route replaces the one a GET route implies."""
 
     def add(self, route: Route) -> None:
         for method in route.methods:
@@ -48,10 +48,8 @@ class _MethodTable(dict[str, Route]):
 
 
 class RouteDecorators:
-    """The decorators shared by :class:`Router` and :class:`~framework.App`.
-
-    ``@app.get("/items/{item_id}")`` registers the function below it and returns it unchanged.
-    """
+    """The decorators shared by :class:`Router` and :class:`~framework.App`: ``@app.get(path)``
+    registers the function below it and returns it unchanged."""
 
     def add_api_route(
         self,
@@ -137,12 +135,9 @@ def route_path(scope: Scope) -> str:
 
 
 class Router(RouteDecorators):
-    """A group of routes with shared options: ``Router(prefix="/users", tags=["users"])``.
-
-    Add routes with the decorators, then ``app.include_router(router)``. A Router is also an ASGI
-    app of its own. Route options given here (``tags``, ``dependencies``, ``max_body_size``, ...)
-    apply to every route added to it.
-    """
+    """A group of routes with shared options (``tags``, ``dependencies``, ``max_body_size``, ...):
+    ``Router(prefix="/users", tags=["users"])``, then ``app.include_router(router)``. A Router is
+    also an ASGI app of its own."""
 
     def __init__(
         self,
