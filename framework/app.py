@@ -139,11 +139,8 @@ class App(RouteDecorators):
 
     @property
     def dependency_overrides(self) -> DependencyOverrides:
-        """Dependencies replaced, for tests: ``app.dependency_overrides[get_db] = fake_db``.
-
-        A change prepares again the routes that use the dependency (including the routes added
-        later), so a request never looks the overrides up.
-        """
+        """Dependencies replaced, for tests: ``app.dependency_overrides[get_db] = fake_db``. A
+        change prepares again the routes that use the dependency: requests never look it up."""
         return self._overrides
 
     @dependency_overrides.setter
@@ -160,8 +157,6 @@ class App(RouteDecorators):
 
             self._webhooks = DocumentationRouter()
         return self._webhooks
-
-    # -- OpenAPI ----------------------------------------------------------------------------------
 
     def openapi(self) -> dict[str, Any]:
         """The app's OpenAPI document, built from its routes on the first call and kept in
@@ -194,8 +189,6 @@ class App(RouteDecorators):
 
         self._documentation_routes = add_documentation_routes(self)
 
-    # -- routes ---------------------------------------------------------------------------------
-
     @property
     def routes(self) -> list[BaseRoute]:
         """Every route added to the app, in the order they were added (the routes of the
@@ -211,8 +204,6 @@ class App(RouteDecorators):
     url_path_for = _to_router(Router.url_path_for)
     mount = _to_router(Router.mount)
 
-    # -- middleware and errors ------------------------------------------------------------------
-
     def add_middleware(self, cls: Any, *args: Any, **options: Any) -> None:
         """Wrap the app in ``cls(app, **options)``; the middleware added last runs first."""
         if self.middleware_stack is not None:
@@ -220,10 +211,8 @@ class App(RouteDecorators):
         self.user_middleware.insert(0, Middleware(cls, *args, **options))
 
     def middleware(self, middleware_type: str) -> Callable[[_F], _F]:
-        """Register a dispatch-style function: ``@app.middleware("http")``.
-
-        The function receives ``(request, call_next)`` and returns a response.
-        """
+        """Register ``@app.middleware("http")`` functions of ``(request, call_next)`` that return
+        a response."""
         if middleware_type != "http":
             raise ValueError('Only @app.middleware("http") is supported')
         from framework.middleware.base import BaseHTTPMiddleware
@@ -251,18 +240,13 @@ class App(RouteDecorators):
         return decorator
 
     def build_middleware_stack(self) -> ASGIApp:
-        """Wrap the router in the user middleware and the error boundary.
-
-        Exception handlers need no layer of their own: routes and the router answer with them
-        where the exception happens (:mod:`framework.exception_handlers`).
-        """
+        """Wrap the router in the user middleware and the error boundary (exception handlers
+        answer where the exception happens: :mod:`framework.exception_handlers`)."""
         error_handler = self.exception_handlers.get(500) or self.exception_handlers.get(Exception)
         app: ASGIApp = self.router.dispatch
         for middleware in reversed(self.user_middleware):
             app = middleware.build(app)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
-
-    # -- ASGI -----------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self

@@ -1,7 +1,5 @@
-"""``jsonable_encoder``: any value as plain JSON-compatible Python data, as FastAPI's.
-
-Handlers rarely need it (returned values are serialised by the route's serializer); it is for
-storing values, building documents and custom responses.
+"""``jsonable_encoder``: any value as plain JSON-compatible Python data, as FastAPI's (for
+storing values, building documents and custom responses; routes serialise on their own).
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
-r"""The compile step: a handler's signature becomes a :class:`Dependant`, once, when its route
-is added.
+"""The compile step: a handler's signature becomes a :class:`Dependant` when its route is added.
 
 Each parameter is classified (path, query, header, cookie, body, a dependency, or an object the
-framework injects such as the ``Request``), and each location's parameters get one validator.
-Dependencies are compiled the same way, to any depth; :mod:`framework.handlers.plan` flattens
-the tree.
+framework injects), each location's parameters get one validator, dependencies recursively.
 """
 
 from __future__ import annotations
@@ -45,6 +42,7 @@ from framework.handlers.params import (
 from framework.handlers.validators import (
     FieldSpec,
     Validate,
+    annotated,
     fail_fast_schema,
     is_plain_text,
     location_validator,
@@ -66,9 +64,6 @@ __all__ = [
 
 # The type each path converter gives its value.
 _CONVERTED_TYPES = {"str": str, "path": str, "int": int, "float": float, "uuid": uuid.UUID}
-
-
-# -- compiled pieces ------------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(eq=False)
@@ -110,7 +105,7 @@ class BodySpec:
             spec = self.specs[0]
             # The whole body is this one value: no key, so no alias.
             field = spec.marker.field_info(None, spec.field.default)
-            self.adapter = shared_adapter(_annotated(spec.annotation, field))
+            self.adapter = shared_adapter(annotated(spec.annotation, field))
             self.validator = self.adapter.validator
         self.required = any(spec.required for spec in self.specs)
         self.names = tuple((spec.name, f"f{index}") for index, spec in enumerate(self.specs))
@@ -166,15 +161,6 @@ class Dependant:
             yield from dependency.walk()
 
 
-# -- classification -------------------------------------------------------------------------------
-
-
-def _annotated(base: Any, *metadata: Any) -> Any:
-    """``Annotated[base, *metadata]`` built at run time."""
-    arguments = (base, *metadata)
-    return typing.cast(Any, Annotated)[arguments]
-
-
 def _marker_of(annotation: Any, default: Any) -> tuple[Any, Param | Depends | None, list[Any], Any]:
     """A parameter's type, framework marker, other ``Annotated`` metadata and real default."""
     base, metadata = annotation, []
@@ -199,7 +185,7 @@ def _spec(name: str, base: Any, rest: list[Any], marker: Param, default: Any) ->
         alias = name
     if isinstance(marker, Header):
         alias = alias.lower()
-    annotation = _annotated(base, *rest) if rest else base
+    annotation = annotated(base, *rest)
     field = marker.field_info(alias, default)
     return FieldSpec(name, alias, annotation, field, marker, is_sequence(base))
 

@@ -34,13 +34,11 @@ _OWN = {"self", "default", "default_factory", "alias", "openapi_examples", "incl
 
 
 class Param:
-    """A request value with pydantic constraints. Use a subclass: :class:`Query`, :class:`Path`,
-    :class:`Header`, :class:`Cookie`, :class:`Body`, :class:`Form` or :class:`File`.
+    """A request value with pydantic constraints; use a subclass (:class:`Query`, :class:`Path`,
+    :class:`Header`, :class:`Cookie`, :class:`Body`, :class:`Form` or :class:`File`).
 
-    ``default`` (or ``default_factory``) makes it optional; ``alias`` is the name on the wire;
-    ``gt ge lt le multiple_of min_length max_length pattern strict allow_inf_nan max_digits
-    decimal_places`` constrain it; ``title description examples openapi_examples deprecated
-    include_in_schema json_schema_extra`` describe it in the OpenAPI document.
+    ``default`` (or ``default_factory``) makes it optional; ``alias`` is the name on the wire; the
+    ``Field`` options constrain it, ``openapi_examples`` and ``include_in_schema`` document it.
     """
 
     location = ""
@@ -154,8 +152,7 @@ class Body(Param):
         **options: Any,
     ) -> None:
         super().__init__(default, **options)
-        self.embed = embed
-        self.media_type = media_type
+        self.embed, self.media_type = embed, media_type
 
 
 class Form(Body):
@@ -183,11 +180,9 @@ class File(Form):
 class Depends:
     """A value computed by another callable, per request: ``db: Session = Depends(get_db)``.
 
-    ``dependency`` may be a function, an ``async def``, a class, or a callable instance; its own
-    parameters are resolved the same way, to any depth. A ``yield`` dependency's code after
-    ``yield`` runs once the response is sent (and sees the handler's exception, if any). Within
-    one request each dependency runs once, unless ``use_cache=False``. Without ``dependency``, the
-    annotated class itself is the dependency.
+    ``dependency`` (a function, ``async def``, class or callable instance; by default the annotated
+    class) has its own parameters resolved the same way. A ``yield`` dependency's code after
+    ``yield`` runs once the response is sent. Each runs once per request unless ``use_cache=False``.
     """
 
     def __init__(
@@ -219,10 +214,8 @@ class Security(Depends):
 
 
 class SecurityScopes:
-    """The OAuth2 scopes required by every :class:`Security` above a dependency.
-
-    ``scope_str`` is them space-separated, as in a ``WWW-Authenticate`` header.
-    """
+    """The OAuth2 scopes required by every :class:`Security` above a dependency; ``scope_str``
+    is them space-separated, as in a ``WWW-Authenticate`` header."""
 
     def __init__(self, scopes: Sequence[str] | None = None) -> None:
         self.scopes: list[str] = list(scopes or [])

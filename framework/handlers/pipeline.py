@@ -1,10 +1,8 @@
 """A route's prepared request function: run the endpoint, then answer, in one place.
 
-:func:`prepare_http` decides once per route (and again when ``dependency_overrides`` change) what
-each request does: call an endpoint that takes only its path parameters directly
-(:func:`_direct`), or run its plan (:func:`_planned`); then answer, sending JSON without a
-Response object where it can. An exception raised before anything is sent is answered by the
-app's exception handlers; one without a handler goes on to the error boundary.
+:func:`prepare_http` decides once per route what a request does: :func:`_direct` or
+:func:`_planned`, then the answer (JSON sent without a Response object where it can). An
+exception before anything is sent goes to the app's exception handlers, else on up.
 """
 
 from __future__ import annotations
@@ -141,9 +139,6 @@ def _planned(
     return handle_with_exits if program.plan.exits else handle
 
 
-# -- answers ----------------------------------------------------------------------------------------
-
-
 def _answer(answering: Answering, merged: bool) -> Answer:
     """The route's answer to what its endpoint returned. ``merged``: a callable may ask for the
     ``Response`` or ``BackgroundTasks``, or make a ``Request`` (see :func:`_merged_answer`)."""
@@ -235,9 +230,6 @@ def _response(
         response.raw_headers.extend(sub_response.raw_headers)
     response.background = background
     return response
-
-
-# -- WebSockets -------------------------------------------------------------------------------------
 
 
 def prepare_websocket(plan: Plan) -> RequestFunction:

@@ -1,9 +1,6 @@
-"""A dependency plan: a route's tree of callables flattened, once, into the order they run.
-
-Dependencies come before the callables that need them, a cached dependency (the same callable
-with the same security scopes) runs once however many ask for it, and the handler is last.
-``app.dependency_overrides`` are applied here: a route is prepared again when they change, so a
-request never looks them up.
+"""A dependency plan: a route's tree of callables flattened, once, into the order they run:
+dependencies first, a cached one (same callable and scopes) once, the handler last.
+``app.dependency_overrides`` are applied here, so a request never looks them up.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Reading a request's values: the :class:`Context` one request's steps share, and the readers.
 
-A reader is made once per callable and location, when a route is prepared; per request it picks
-the values it wants from the raw source (query pairs, raw headers, cookies, path parameters, the
-body or form) and validates them with the location's one validator. What is parsed once (query
-string, cookies, body) is kept on the context for the next reader.
+A reader, made once per callable and location, picks its values from the raw source and
+validates them with the location's one validator; what is parsed once stays on the context.
 """
 
 from __future__ import annotations
@@ -83,7 +81,7 @@ class Context:
 
     @property
     def request(self) -> Request:
-        """The request (of an HTTP route), created the first time a step asks for it."""
+        """The request, created the first time a step asks for it (a WebSocket route's socket)."""
         if self.connection is None:
             size, forms = self.limits
             self.connection = Request(
@@ -119,9 +117,6 @@ class Context:
         return body
 
 
-# -- path, query, header and cookie values --------------------------------------------------------
-
-
 def _cookie_map(ctx: Context) -> Any:
     cookies = ctx.cookies
     if cookies is None:
@@ -145,65 +140,45 @@ def _collector(location: str, group: LocationGroup) -> Collect:
     if group.model_param is not None:
         not_extra = {key for wire, key in keys.items() if key != wire}
     if location == "header":
-        return _header_collector(keys, many, not_extra)
+        byte_keys = {wire.encode("latin-1"): wire for wire in keys}
+
+        def collect_headers(ctx: Context) -> dict[str, Any]:
+            raw: dict[str, Any] = {}
+            others: list[tuple[str, str]] = []
+            for name, value in ctx.scope["headers"]:
+                wire = byte_keys.get(name)
+                if wire is None:
+                    if not_extra is not None:
+                        others.append((name.decode("latin-1"), value.decode("latin-1")))
+                elif many[wire]:
+                    raw.setdefault(keys[wire], []).append(value.decode("latin-1"))
+                elif keys[wire] not in raw:
+                    raw[keys[wire]] = value.decode("latin-1")
+            return _add_extras(raw, others, not_extra) if others else raw
+
+        return collect_headers
     if location == "query":
-        return _query_collector(keys, many, not_extra)
-    return _mapping_collector(
-        _cookie_map if location == "cookie" else _path_map, keys, many, not_extra
-    )
 
+        def collect_query(ctx: Context) -> dict[str, Any]:
+            raw: dict[str, Any] = {}
+            others: list[tuple[str, str]] = []
+            pairs = ctx.query
+            if pairs is None:
+                pairs = ctx.query = parse_query(ctx.scope.get("query_string", b""))
+            for name, value in pairs:
+                key = keys.get(name)
+                if key is None:
+                    if not_extra is not None:
+                        others.append((name, value))
+                elif many[name]:
+                    raw.setdefault(key, []).append(value)
+                else:
+                    raw[key] = value
+            return _add_extras(raw, others, not_extra) if others else raw
 
-def _header_collector(
-    keys: dict[str, str], many: dict[str, bool], not_extra: set[str] | None
-) -> Collect:
-    byte_keys = {wire.encode("latin-1"): wire for wire in keys}
+        return collect_query
+    source = _cookie_map if location == "cookie" else lambda ctx: ctx.scope["path_params"]
 
-    def collect(ctx: Context) -> dict[str, Any]:
-        raw: dict[str, Any] = {}
-        others: list[tuple[str, str]] = []
-        for name, value in ctx.scope["headers"]:
-            wire = byte_keys.get(name)
-            if wire is None:
-                if not_extra is not None:
-                    others.append((name.decode("latin-1"), value.decode("latin-1")))
-            elif many[wire]:
-                raw.setdefault(keys[wire], []).append(value.decode("latin-1"))
-            elif keys[wire] not in raw:
-                raw[keys[wire]] = value.decode("latin-1")
-        return _add_extras(raw, others, not_extra) if others else raw
-
-    return collect
-
-
-def _query_collector(
-    keys: dict[str, str], many: dict[str, bool], not_extra: set[str] | None
-) -> Collect:
-    def collect(ctx: Context) -> dict[str, Any]:
-        raw: dict[str, Any] = {}
-        others: list[tuple[str, str]] = []
-        pairs = ctx.query
-        if pairs is None:
-            pairs = ctx.query = parse_query(ctx.scope.get("query_string", b""))
-        for name, value in pairs:
-            key = keys.get(name)
-            if key is None:
-                if not_extra is not None:
-                    others.append((name, value))
-            elif many[name]:
-                raw.setdefault(key, []).append(value)
-            else:
-                raw[key] = value
-        return _add_extras(raw, others, not_extra) if others else raw
-
-    return collect
-
-
-def _mapping_collector(
-    source: Callable[[Context], Any],
-    keys: dict[str, str],
-    many: dict[str, bool],
-    not_extra: set[str] | None,
-) -> Collect:
     def collect(ctx: Context) -> dict[str, Any]:
         found = source(ctx)
         raw = {keys[w]: [found[w]] if many[w] else found[w] for w in keys if w in found}
@@ -213,10 +188,6 @@ def _mapping_collector(
         return raw
 
     return collect
-
-
-def _path_map(ctx: Context) -> Any:
-    return ctx.scope["path_params"]
 
 
 def _add_extras(
@@ -282,9 +253,6 @@ def _text_reader(location: str, collect: Collect, specs: Sequence[FieldSpec]) ->
                 values[name] = value
 
     return read
-
-
-# -- bodies -----------------------------------------------------------------------------------------
 
 
 async def read_json_body(*, ctx: Context) -> None:

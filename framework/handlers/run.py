@@ -1,9 +1,7 @@
 """Running a plan: each callable gets its values, in order, and the handler's arguments come out.
 
-A :class:`Program` is a :class:`~framework.handlers.plan.Plan` made runnable, once per route: a
-(gather, call, enters) step per callable before the handler, reading the body first when any
-callable has body parameters. :func:`run` loops over them; a callable whose values failed is not
-called, and every problem is raised together as one ``RequestValidationError``.
+A :class:`Program` is a :class:`~framework.handlers.plan.Plan` made runnable, once per route;
+:func:`run` loops over its steps and raises every problem as one ``RequestValidationError``.
 """
 
 from __future__ import annotations
@@ -55,7 +53,7 @@ def _readers(step: Step) -> list[Reader]:
         readers.append(body_reader(dependant.body))
     scopes = list(step.scopes)
     for name, make in (
-        (dependant.connection_param, _connection),
+        (dependant.connection_param, lambda ctx: ctx.request),  # or the WebSocket
         (dependant.response_param, Context.response),
         (dependant.background_param, Context.tasks),
         (dependant.scopes_param, lambda ctx: SecurityScopes(scopes)),
@@ -63,10 +61,6 @@ def _readers(step: Step) -> list[Reader]:
         if name is not None:
             readers.append(_injector(name, make))
     return readers
-
-
-def _connection(ctx: Context) -> Any:
-    return ctx.connection if ctx.connection is not None else ctx.request
 
 
 def _injector(name: str, make: Callable[[Context], Any]) -> Reader:
@@ -123,10 +117,6 @@ def _gather(step: Step, offset: int, final: bool = False) -> Gather:
     return gather
 
 
-def _the_context(ctx: Context, results: list[Any]) -> dict[str, Any]:
-    return {"ctx": ctx}
-
-
 class Program:
     """A plan in the form :func:`run` loops over: ``steps``, a (gather, call, enters) step per
     callable before the handler (none when it has no dependencies and no body), and
@@ -144,7 +134,7 @@ class Program:
             if plan.bodies[0].form:
                 specs = [spec for body in plan.bodies for spec in body.specs]
                 read = functools.partial(form_values, specs=specs)
-            steps.insert(0, (_the_context, read, False))
+            steps.insert(0, (lambda ctx, results: {"ctx": ctx}, read, False))
         self.steps: Steps = tuple(steps)
         #: The handler's arguments from the other steps' results; raises every problem found.
         self.arguments = typing.cast(

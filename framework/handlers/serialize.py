@@ -1,10 +1,8 @@
 """Turning what a handler returns into JSON bytes, with pydantic-core.
 
-:class:`ResponseSerializer` is built once per route from its ``response_model`` (or return
-annotation): a value is validated against the model (read from attributes, so another model, a
-dataclass or an ORM object with the same fields works) and serialised by the model's schema, so
-fields the model does not declare (a password) never leave. A value that does not fit is a
-:class:`~framework.exceptions.ResponseValidationError`, a server error, never a silent send.
+A value is validated against the route's model (from attributes: an ORM object with the same
+fields works) and serialised by its schema, so undeclared fields (a password) never leave; one
+that does not fit is a :class:`~framework.exceptions.ResponseValidationError`, a server error.
 """
 
 from __future__ import annotations

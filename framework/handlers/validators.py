@@ -19,6 +19,7 @@ from pydantic_core import PydanticUndefined, SchemaValidator, core_schema
 from framework.handlers.params import Param
 
 _CONFIG = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
+_TEXT_TYPES: tuple[Any, ...] = (str, Any, str | None)
 Validate = Callable[[dict[str, Any]], Any]
 """A validator: the raw values of a location in, the validated ones (a dict or a model) out."""
 
@@ -57,6 +58,12 @@ def _same_specs(specs: Sequence[FieldSpec]) -> _Same:
     return _Same(key, tuple(specs))
 
 
+def annotated(base: Any, *metadata: Any) -> Any:
+    """``Annotated[base, *metadata]`` built at run time (``base`` itself without metadata)."""
+    arguments = (base, *metadata)
+    return typing.cast(Any, Annotated)[arguments] if metadata else base
+
+
 def shared_adapter(annotation: Any) -> TypeAdapter[Any]:
     """A TypeAdapter for ``annotation``, shared by every route that declares the same type (the
     same body model, the same response model). An adapter whose types are not complete yet
@@ -81,9 +88,17 @@ def _adapter(same: _Same) -> TypeAdapter[Any]:
 
 
 def is_plain_text(specs: Sequence[FieldSpec]) -> bool:
-    """Whether validating ``specs`` is only "the value is there": each one a single value,
-    typed ``str`` (optional or not) or ``Any``, without constraints or a default factory."""
-    return all(map(_plain_text, specs))
+    """Whether validating ``specs`` is only "the value is there": each one a single value (not
+    of the path), typed ``str`` (optional or not) or ``Any``, without constraints or a factory."""
+    return all(
+        not spec.sequence
+        and spec.annotation in _TEXT_TYPES
+        and not spec.field.metadata
+        and spec.field.default_factory is None
+        and type(spec.field.default) in (type(PydanticUndefined), type(None), str)
+        and spec.marker.location != "path"
+        for spec in specs
+    )
 
 
 def location_validator(specs: Sequence[FieldSpec]) -> Validate | None:
@@ -110,10 +125,7 @@ def _composed(same: _Same) -> Validate | None:
         alias = field.validation_alias or field.alias or spec.alias
         if not isinstance(alias, str) or field.discriminator is not None:
             return None
-        annotation: Any = spec.annotation
-        if field.metadata:
-            arguments = (annotation, *field.metadata)
-            annotation = typing.cast(Any, Annotated)[arguments]
+        annotation = annotated(spec.annotation, *field.metadata)
         try:
             adapter = shared_adapter(annotation)
         except Exception:
@@ -126,31 +138,14 @@ def _composed(same: _Same) -> Validate | None:
             default: dict[str, Any] = {"default": field.default}
             if field.default_factory is not None:
                 default = {"default_factory": field.default_factory}
-            validate_default = bool(field.validate_default)
             schema = core_schema.with_default_schema(
-                schema, validate_default=validate_default, **default
+                schema, validate_default=bool(field.validate_default), **default
             )
         fields[f"f{index}"] = core_schema.typed_dict_field(
             schema, required=required, validation_alias=alias
         )
     schema = core_schema.typed_dict_schema(fields, extra_behavior="ignore", total=True)
     return SchemaValidator(schema).validate_python
-
-
-_TEXT_TYPES: tuple[Any, ...] = (str, Any, str | None)
-
-
-def _plain_text(spec: FieldSpec) -> bool:
-    field = spec.field
-    default = field.default
-    return (
-        not spec.sequence
-        and spec.annotation in _TEXT_TYPES
-        and not field.metadata
-        and field.default_factory is None
-        and (default is PydanticUndefined or default is None or type(default) is str)
-        and spec.marker.location != "path"
-    )
 
 
 def model_for(name: str, specs: Sequence[FieldSpec]) -> type[BaseModel]:

@@ -1,8 +1,6 @@
-"""Path templates and the index that matches request paths against them.
-
-:class:`PathIndex` keeps templates without parameters in a dict and the others in a segment trie:
-a hit costs the depth of the path, not the number of routes. Precedence is segment by segment: a
-literal beats a parameter, which beats ``{x:path}``; at the same place, the first declared wins.
+"""Path templates and the index (a dict, and a segment trie for templates with parameters) that
+matches request paths against them. Precedence is segment by segment: a literal beats a
+parameter, which beats ``{x:path}``; at the same place, the first declared wins.
 """
 
 from __future__ import annotations

@@ -175,8 +175,6 @@ class Router(RouteDecorators):
         for route in routes or []:
             self.add_route(route)
 
-    # -- building -------------------------------------------------------------------------------
-
     def add_route(self, route: BaseRoute) -> None:
         """Add a route object as it is (no prefix or options applied); a route without a body
         size limit of its own takes this router's (none if unset)."""
@@ -252,11 +250,9 @@ class Router(RouteDecorators):
         deprecated: bool | None = None,
         include_in_schema: bool = True,
     ) -> None:
-        """Copy every route of ``router`` into this one, under ``prefix``.
-
-        Tags, dependencies and responses given here come before the route's own; the body size
-        limit of the route, else of ``router``, else of this router applies.
-        """
+        """Copy every route of ``router`` into this one, under ``prefix``: tags, dependencies and
+        responses given here come first; the route's own body size limit, else ``router``'s, else
+        this router's applies."""
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ValueError("An include prefix must start with '/' and not end with '/'")
         outer = Router(
@@ -292,8 +288,6 @@ class Router(RouteDecorators):
         """Serve the ASGI ``app`` at ``self.prefix + path`` and below (see :class:`Mount`)."""
         self.add_route(Mount(self.prefix + path, app, name=name))
 
-    # -- lookups --------------------------------------------------------------------------------
-
     def url_path_for(self, name: str, /, **params: Any) -> URLPath:
         """The path of the route called ``name`` with ``params`` filled in."""
         for route in self.routes:
@@ -302,8 +296,6 @@ class Router(RouteDecorators):
             except NoMatchFound:
                 continue
         raise NoMatchFound(name, params)
-
-    # -- ASGI -----------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.dispatch(scope, receive, send)
