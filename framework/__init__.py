@@ -1,7 +1,5 @@
-"""framework: a small, fast, FastAPI-like ASGI micro-framework.
-
-The public names follow FastAPI and Starlette, so moving an app over is an import change.
-"""
+"""framework: a small, fast, FastAPI-like ASGI micro-framework, with FastAPI's and Starlette's
+public names (moving an app over is an import change)."""
 
 from framework import status
 from framework.app import App

@@ -1,8 +1,6 @@
-"""The ASGI application: ``App`` owns the router, the middleware list and the lifespan.
-
-A request goes ``App.__call__`` -> error boundary -> user middleware (last added outermost) ->
-:meth:`Router.dispatch <framework.routing.Router.dispatch>` -> route. The stack is built on the
-first call; lifespan scopes never enter it.
+"""The ASGI application: ``App`` owns the router, the middleware list and the lifespan. A request
+goes ``App.__call__`` -> error boundary -> user middleware (last added outermost) ->
+:meth:`Router.dispatch <framework.routing.Router.dispatch>` -> route.
 """
 
 from __future__ import annotations
@@ -296,13 +294,9 @@ def _lifespan_with_hooks(
             await call(hook)
         started = False
         try:
-            if lifespan is None:
+            async with contextlib.nullcontext() if lifespan is None else lifespan(app) as state:
                 started = True
-                yield None
-            else:
-                async with lifespan(app) as state:
-                    started = True
-                    yield state
+                yield state
         finally:
             if started:  # shutdown hooks undo a startup that happened, not a failed one
                 for hook in shutdown:

@@ -1,9 +1,6 @@
 """Exception handlers: the defaults (public, for a custom handler to fall back on), the lookup,
-and answering an exception with a handler.
-
-Routes and the router call :func:`answer_with_handler` where the exception happens, before
-anything is sent, so no layer has to watch ``send``. ``Exception`` and ``500`` handlers belong to
-the error boundary (:mod:`framework.middleware.errors`).
+and :func:`answer_with_handler`, which routes and the router call where the exception happens,
+before anything is sent. ``Exception`` and ``500`` handlers belong to the error boundary.
 """
 
 from __future__ import annotations
@@ -115,8 +112,7 @@ async def answer_with_handler(
 
 
 async def _send_http_exception(exc: HTTPException, scope: Scope, send: Send) -> None:
-    """What :func:`http_exception_handler` answers, sent without a Response object: 404s
-    and 405s are common enough (scanners) to be worth it."""
+    """The default answer, sent without a Response object: 404s (scanners) are common."""
     status, headers = exc.status_code, exc.headers
     if headers is not None or type(exc.detail) is not str or status < 200 or status in (204, 304):
         await http_exception_response(exc)(scope, _no_receive, send)
@@ -138,13 +134,10 @@ async def _no_receive() -> Message:
 
 
 async def answer_websocket_error(exc: Exception, websocket: WebSocket) -> None:
-    """End a WebSocket conversation that raised ``exc``, the way a client can understand.
-
-    A :class:`WebSocketException` closes with its code and reason. A registered handler is called
-    with the websocket; a Response it returns refuses the handshake (where the server supports
-    denial responses). Anything else is logged; before ``accept`` the handshake is refused (500,
-    or a close that servers answer with 403), after it the socket closes with 1011.
-    """
+    """End a WebSocket conversation that raised ``exc``: a :class:`WebSocketException` closes
+    with its code and reason; a registered handler is called with the websocket (a Response it
+    returns refuses the handshake, where servers support it); anything else is logged and refuses
+    the handshake (500, or 403) or, after ``accept``, closes the socket with 1011."""
     if isinstance(exc, WebSocketDisconnect):  # the client left
         return
     if websocket.application_state is WebSocketState.DISCONNECTED:

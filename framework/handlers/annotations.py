@@ -1,7 +1,5 @@
-"""Reading a callable's annotations: its resolved type hints, and what kind of type each is.
-
-Used once per callable, when its route is added; nothing here runs per request.
-"""
+"""Reading a callable's annotations, once, when its route is added: its resolved type hints, and
+what kind of type each is."""
 
 from __future__ import annotations
 
@@ -37,8 +35,7 @@ def signature_hints(call: Callable[..., Any]) -> tuple[inspect.Signature, dict[s
 
 
 def _unwrap_implicit_optional(hint: Any) -> Any:
-    """Python 3.10's ``get_type_hints`` wraps ``Annotated[X, Query()] = None`` in
-    ``Optional[...]``, hiding the marker; 3.11 no longer does. Undo it."""
+    """Undo Python 3.10's ``Optional[...]`` around ``Annotated[X, Query()] = None`` (hiding it)."""
     if typing.get_origin(hint) is typing.Union:
         args = typing.get_args(hint)
         if len(args) == 2 and type(None) in args:
@@ -49,8 +46,7 @@ def _unwrap_implicit_optional(hint: Any) -> Any:
 
 
 def _hints_one_by_one(target: Any) -> dict[str, Any]:
-    """Resolve each annotation on its own, so one unresolvable name (a ``TYPE_CHECKING`` import)
-    does not leave the others, ``Request`` among them, unresolved."""
+    """Each hint resolved alone, so that one unresolvable name leaves the others resolved."""
     namespace = getattr(inspect.unwrap(target), "__globals__", {})
     hints: dict[str, Any] = {}
     for name, annotation in getattr(target, "__annotations__", {}).items():

@@ -68,10 +68,9 @@ _CONVERTED_TYPES = {"str": str, "path": str, "int": int, "float": float, "uuid":
 
 @dataclasses.dataclass(eq=False)
 class LocationGroup:
-    """The parameters of one callable from one location (path, query, header or cookie) and
-    the one validator that checks them together: raw values by wire name in, ``f0, f1, ...``
-    out. ``model_param`` is set for ``Annotated[Model, Query()]``: the model's fields are read
-    and the validated model is passed whole."""
+    """One callable's parameters of one location and the validator that checks them together
+    (raw values by wire name in, ``f0, f1, ...`` out); ``model_param`` for ``Annotated[Model,
+    Query()]``, whose fields are read and whose validated model is passed whole."""
 
     location: str
     specs: list[FieldSpec]
@@ -191,9 +190,8 @@ def _spec(name: str, base: Any, rest: list[Any], marker: Param, default: Any) ->
 
 
 def embed_shared_body(root: Dependant) -> None:
-    """When a route's body parameters are spread over the handler and its dependencies, the
-    body is one object with a key per parameter (as FastAPI reads it): each JSON body that
-    was compiled as "the whole body" becomes embedded under its alias."""
+    """Body parameters spread over a route's callables make the body one object with a key per
+    parameter (as FastAPI reads it): each "whole body" JSON parameter is embedded."""
     bodies = [(dependant, dependant.body) for dependant in root.walk() if dependant.body]
     if len({spec.alias for _, body in bodies for spec in body.specs}) < 2:
         return

@@ -20,7 +20,7 @@ from framework.concurrency import run_in_threadpool
 from framework.exception_handlers import answer_websocket_error, answer_with_handler
 from framework.exceptions import RequestValidationError, WebSocketRequestValidationError
 from framework.handlers.plan import Plan
-from framework.handlers.read import Context
+from framework.handlers.read import Context, Limits
 from framework.handlers.run import Program, run
 from framework.handlers.serialize import ResponseSerializer
 from framework.http.forms import FormLimits
@@ -89,7 +89,7 @@ def _planned(
     program: Program,
     endpoint: Callable[..., Awaitable[Any]],
     answer: Answer,
-    limits: tuple[int | None, FormLimits | None],
+    limits: Limits,
 ) -> RequestFunction:
     """An endpoint with values to read, dependencies to run, or both."""
     steps, arguments = program.steps, program.arguments
@@ -140,8 +140,7 @@ def _planned(
 
 
 def _answer(answering: Answering, merged: bool) -> Answer:
-    """The route's answer to what its endpoint returned. ``merged``: a callable may ask for the
-    ``Response`` or ``BackgroundTasks``, or make a ``Request`` (see :func:`_merged_answer`)."""
+    """The route's answer to what its endpoint returned (``merged``: see :func:`_merged_answer`)."""
     status = answering.status_code
     if answering.response_class is JSONResponse and status >= 200 and status not in (204, 304):
         plain = _json_answer(answering.serializer, status)
@@ -239,14 +238,13 @@ def prepare_websocket(plan: Plan) -> RequestFunction:
     endpoint = plan.root.call
 
     async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-        ctx = Context(scope, receive, send)
+        ctx = Context(scope, receive, send, (None, None))
         websocket = ctx.connection = WebSocket(scope, receive, send)
         try:
             async with contextlib.AsyncExitStack() as ctx.stack:
                 await endpoint(**await run(program, ctx))
         except RequestValidationError as exc:
-            error = WebSocketRequestValidationError(exc.errors())
-            await answer_websocket_error(error, websocket)
+            await answer_websocket_error(WebSocketRequestValidationError(exc.errors()), websocket)
         except Exception as exc:
             await answer_websocket_error(exc, websocket)
 

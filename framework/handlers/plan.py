@@ -17,9 +17,8 @@ __all__ = ["DependencyOverrides", "Plan", "Step"]
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """One callable of a plan: its dependant, where its dependencies' results are (the
-    parameter that receives each, or None, and its slot among the results), and the security
-    scopes required down to it."""
+    """One callable of a plan: its dependant, its dependencies' results as (parameter or None,
+    slot among the results), and the security scopes required down to it."""
 
     dependant: Dependant
     inputs: tuple[tuple[str | None, int], ...]

@@ -33,16 +33,16 @@ from framework.types import Receive, Scope, Send
 
 __all__ = ["Context", "Reader", "body_reader", "form_values", "location_reader", "read_json_body"]
 
+Limits = tuple[int | None, FormLimits | None]
+"""A route's ``(max_body_size, form_limits)``, for the Request it makes."""
 Reader = Callable[["Context", dict[str, Any]], None]
 """Reads one callable's values of one location into ``values``; problems go to ``ctx.errors``."""
 
 
 class Context:
-    """What the steps of one request share: the ASGI call, the connection (a ``Request`` made
-    when first asked for, or the ``WebSocket``), the parsed query string and cookies, the body,
-    the errors found so far, the ``Response`` and ``BackgroundTasks`` handed to callables, and
-    the exit stack of ``yield`` dependencies. One is made per request, so what few requests use
-    keeps the class's default until a step sets it."""
+    """What the steps of one request share: the ASGI call, the connection, what was parsed, the
+    errors so far, the ``Response`` and ``BackgroundTasks`` handed out, the exit stack. One is made
+    per request, so what few requests use keeps the class's default until a step sets it."""
 
     __slots__ = (
         "__dict__",
@@ -62,17 +62,11 @@ class Context:
     sub_response: Response | None = None
     background: BackgroundTasks | None = None
 
-    def __init__(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        limits: tuple[int | None, FormLimits | None] = (None, None),
-    ) -> None:
+    def __init__(self, scope: Scope, receive: Receive, send: Send, limits: Limits) -> None:
         self.scope = scope
         self.receive = receive
         self.send = send
-        self.limits = limits  # the route's (max_body_size, form_limits), for its Request
+        self.limits = limits
         self.errors: list[dict[str, Any]] = []
         self.connection: Any = None
         self.query: list[tuple[str, str]] | None = None
@@ -129,15 +123,11 @@ Collect = Callable[[Context], dict[str, Any]]
 
 
 def _collector(location: str, group: LocationGroup) -> Collect:
-    """The raw input of ``group``'s validator: each wanted value under the key the validator
-    reads (a ``list[...]`` parameter collects every repeated value; otherwise a repeated query
-    value keeps its last, a repeated header its first). A parameter model also gets every other
-    value of the location under its own name, so that its ``extra`` setting applies (but for
-    ``not_extra``: a field's own name, where it differs from its wire name)."""
+    """The raw input of ``group``'s validator, each wanted value under the key it reads."""
     keys = group.model_keys or {spec.alias: spec.alias for spec in group.specs}
     many = {spec.alias: spec.sequence for spec in group.specs}
     not_extra = None
-    if group.model_param is not None:
+    if group.model_param is not None:  # the location's other values too, for ``extra``
         not_extra = {key for wire, key in keys.items() if key != wire}
     if location == "header":
         byte_keys = {wire.encode("latin-1"): wire for wire in keys}
@@ -357,8 +347,7 @@ def _missing_body(spec: BodySpec, ctx: Context, values: dict[str, Any]) -> None:
 
 
 def _retry_body(spec: BodySpec, ctx: Context, exc: ValidationError) -> Any:
-    """A body that failed in JSON mode, validated again parsed and in Python mode as FastAPI does
-    (its errors, and the rare value only Python mode takes); None with the errors recorded."""
+    """A body that failed in JSON mode, validated again parsed and in Python mode (as FastAPI)."""
     body: bytes = ctx.body
     if exc.error_count() > MAX_BODY_ERRORS:
         ctx.errors.extend(body_errors(spec, body, ctx.json_body, exc))

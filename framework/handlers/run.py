@@ -71,8 +71,7 @@ def _injector(name: str, make: Callable[[Context], Any]) -> Reader:
 
 
 def _gather(step: Step, offset: int, final: bool = False) -> Gather:
-    """A step's arguments: its dependencies' results and what it reads; None when one failed,
-    or for the ``final`` step (the handler) every problem raised. ``offset``: the body's slot."""
+    """A step's arguments, or None when one failed; the ``final`` step (the handler) raises."""
     inputs = tuple((name, slot + offset) for name, slot in step.inputs)
     # Path parameters whose converter already gave the declared type are passed on as they are.
     trusted = step.dependant.trusted_path
@@ -119,9 +118,7 @@ def _gather(step: Step, offset: int, final: bool = False) -> Gather:
 
 class Program:
     """A plan in the form :func:`run` loops over: ``steps``, a (gather, call, enters) step per
-    callable before the handler (none when it has no dependencies and no body), and
-    ``arguments``, the handler's own gather. ``plan.exits``: whether a ``yield`` dependency
-    needs ``ctx.stack``."""
+    callable before the handler (and the body's), and ``arguments``, the handler's own gather."""
 
     __slots__ = ("arguments", "plan", "steps")
 

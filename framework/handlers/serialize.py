@@ -58,11 +58,8 @@ def _unresolved_annotation(annotation: str | None) -> RuntimeError:
 
 
 class ResponseSerializer:
-    """Validates and serialises a route's return values (built once per route).
-
-    Options as FastAPI's ``response_model_*``: ``include``, ``exclude``, ``by_alias`` (True),
-    ``exclude_unset``, ``exclude_defaults``, ``exclude_none``.
-    """
+    """Validates and serialises a route's return values, with the options of FastAPI's
+    ``response_model_*`` (``include``, ``exclude``, ``by_alias``, ``exclude_unset``, ...)."""
 
     def __init__(
         self,
@@ -94,13 +91,10 @@ class ResponseSerializer:
             "exclude_none": exclude_none,
         }
         # Values of the model's own class are already valid: serialised without validating.
-        self._trusted_class = (
-            model
-            if is_class(model)
-            and (issubclass(model, BaseModel) or dataclasses.is_dataclass(model))
-            and not (exclude_unset or exclude_defaults)
-            else None
+        trusted = is_subclass(model, BaseModel) or (
+            is_class(model) and dataclasses.is_dataclass(model)
         )
+        self._trusted_class = model if trusted and not (exclude_unset or exclude_defaults) else None
         self.serialize: Callable[[Any], bytes] = self._build()
 
     def _build(self) -> Callable[[Any], bytes]:
@@ -163,8 +157,7 @@ class ResponseSerializer:
         return self.serialize(value)
 
     def _checked(self, adapter: TypeAdapter[Any]) -> Callable[[Any], bytes]:
-        """Validate, then serialise with pydantic-core directly (TypeAdapter's wrapper costs as
-        much again), in a closure: no attribute lookups, no keyword dict for the usual options."""
+        """Validate, then serialise with pydantic-core directly (TypeAdapter's wrapper is slow)."""
         options, trusted, report = self.options, self._trusted_class, self.validate
         self._validate = adapter.validator.validate_python
         validate: Callable[..., Any] = self._validate

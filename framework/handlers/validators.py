@@ -1,8 +1,5 @@
-"""The pydantic validators of parameters, bodies and response models, shared between routes.
-
-Building a validator is the slow part of adding a route: each builder here is cached by what it
-validates, so routes that declare the same parameters or models share one.
-"""
+"""The pydantic validators of parameters, bodies and response models, each builder cached by
+what it validates, so that routes declaring the same ones share them (building is slow)."""
 
 from __future__ import annotations
 
@@ -44,8 +41,7 @@ class FieldSpec:
 
 @dataclasses.dataclass(frozen=True)
 class _Same:
-    """``value`` compared by ``key`` alone, so that routes declaring the same types share what
-    was built for them (the value itself, a class or FieldInfo, compares by identity)."""
+    """``value`` (a class or FieldInfo: compared by identity) compared by ``key`` alone."""
 
     key: Any
     value: Any = dataclasses.field(compare=False)
@@ -189,9 +185,8 @@ def fail_fast_schema(schema: Any) -> Any:
 
 
 def _without_classes(schema: dict[str, Any]) -> dict[str, Any]:
-    """pydantic-core reuses the validator a model, dataclass or typed dict already has when a
-    schema names its class, which would ignore any change below it: validate their fields
-    instead (without the validators that expect an instance of the class)."""
+    """The fields of a model, dataclass or typed dict, whose named class's own validator would
+    ignore any change below it."""
     ref = schema.get("ref")
     kind = schema.get("type")
     inner: Any = schema.get("schema")

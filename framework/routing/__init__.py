@@ -3,15 +3,9 @@
 """
 
 from framework.routing.mount import Mount
-from framework.routing.route import (
-    UNSET,
-    BaseRoute,
-    NoMatchFound,
-    Route,
-    RouteOptions,
-    WebSocketRoute,
-)
+from framework.routing.route import BaseRoute, NoMatchFound, Route, RouteOptions, WebSocketRoute
 from framework.routing.router import RouteDecorators, Router, route_path
+from framework.types import UNSET
 
 APIRouter = Router
 """FastAPI's name for a :class:`Router`."""

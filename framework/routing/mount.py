@@ -28,9 +28,7 @@ class Mount(BaseRoute):
             raise ValueError("A mount path must start with '/'")
         if "{" in path:
             raise ValueError("Mount paths with parameters are not supported")
-        self.path = path
-        self.app = app
-        self.name = name or ""
+        self.path, self.app, self.name = path, app, name or ""
         self.template = PathTemplate.compile(path + "/{path:path}")
 
     @property
@@ -52,15 +50,10 @@ class Mount(BaseRoute):
         they are)."""
         if self.name and name == self.name and set(params) == {"path"}:
             return URLPath(self.path + "/" + str(params["path"]).lstrip("/"))
-        if self.name:
-            if not name.startswith(self.name + ":"):
-                raise NoMatchFound(name, params)
-            inner = name[len(self.name) + 1 :]
-        else:
-            inner = name
         lookup = getattr(self.app, "url_path_for", None)
-        if lookup is None:
+        if lookup is None or (self.name and not name.startswith(self.name + ":")):
             raise NoMatchFound(name, params)
+        inner = name[len(self.name) + 1 :] if self.name else name
         try:
             return URLPath(self.path + lookup(inner, **params))
         except NoMatchFound:
@@ -75,7 +68,6 @@ class Mount(BaseRoute):
             )
             return
         root_path = scope.get("root_path", "")
-        child = dict(scope)
-        child["root_path"] = root_path + self.path
+        child = {**scope, "root_path": root_path + self.path}
         child.setdefault("app_root_path", root_path)
         await self.app(child, receive, send)

@@ -1,7 +1,6 @@
 """Path templates and the index (a dict, and a segment trie for templates with parameters) that
 matches request paths against them. Precedence is segment by segment: a literal beats a
-parameter, which beats ``{x:path}``; at the same place, the first declared wins.
-"""
+parameter, which beats ``{x:path}``; at the same place, the first declared wins."""
 
 from __future__ import annotations
 
@@ -16,11 +15,8 @@ _T = TypeVar("_T")
 
 
 class Convertor:
-    """Turns one path segment into a value and back.
-
-    ``regex`` is used inside segments that mix text and parameters (``{name}.{ext}``);
-    :meth:`match` is the fast test of a whole segment.
-    """
+    """Turns one path segment into a value and back: :meth:`match` tests a whole segment, ``regex``
+    is used inside segments that mix text and parameters (``{name}.{ext}``)."""
 
     name = ""
     regex = ""
@@ -53,7 +49,7 @@ class StringConvertor(Convertor):
     regex = "[^/]+"
 
     def match(self, segment: str) -> Any:
-        return segment if segment else None
+        return segment or None
 
 
 class IntegerConvertor(Convertor):
@@ -63,9 +59,7 @@ class IntegerConvertor(Convertor):
     regex = "[0-9]+"
 
     def match(self, segment: str) -> Any:
-        if segment.isascii() and segment.isdigit():
-            return int(segment)
-        return None
+        return int(segment) if segment.isascii() and segment.isdigit() else None
 
     def convert(self, text: str) -> Any:
         return int(text)
@@ -253,10 +247,9 @@ class PathIndex(Generic[_T]):
 
     def setdefault(self, template: PathTemplate, factory: Callable[[], _T]) -> _T:
         if template.is_static:
-            value = self._static.get(template.path)
-            if value is None:
-                value = self._static[template.path] = factory()
-            return value
+            if template.path not in self._static:
+                self._static[template.path] = factory()
+            return self._static[template.path]
         node = self._root
         for segment in template.segments:
             node = self._child(node, segment)
@@ -303,9 +296,7 @@ def _search(
     found: list[Match[_T]],
     first: bool,
 ) -> bool:
-    """Depth first from ``node`` at ``parts[index]``, most specific edge first (``{x:path}`` with
-    the longest tail first, as ``.*`` would), adding each match to ``found``; True once one is found
-    if only the ``first`` is wanted. It backtracks only where several edges could match."""
+    """Add the matches below ``node`` to ``found``, best first; True once one is, if ``first``."""
     end = len(parts)
     while index < end:
         part = parts[index]
@@ -341,7 +332,7 @@ def _search(
             if _search(child, parts, index + 1, values, found, first):
                 return True
         for _, _, child in paths:
-            for stop in range(end, index, -1):
+            for stop in range(end, index, -1):  # the longest tail first, as ``.*`` would take it
                 del values[mark:]
                 values.append("/".join(parts[index:stop]))
                 if _search(child, parts, stop, values, found, first):

@@ -1,8 +1,5 @@
-"""Routes: a path template and the prepared request function of the endpoint behind it.
-
-A :class:`Route` reads its endpoint's signature once (:mod:`framework.handlers.compile`);
-:meth:`Route.prepare` composes its request function, ``route.handle``, again when
-``app.dependency_overrides`` or the limits of the router it joins change.
+"""Routes: a path template and the prepared request function, ``route.handle``, of the endpoint
+behind it; :meth:`Route.prepare` composes it again when ``app.dependency_overrides`` change.
 """
 
 from __future__ import annotations
@@ -87,8 +84,7 @@ class BaseRoute:
 
 
 def _without_responses(annotation: Any) -> Any:
-    """``Item | RedirectResponse`` -> ``Item``: a returned Response is sent as it is, anything
-    else is still checked and filtered by the rest of the annotation."""
+    """``Item | RedirectResponse`` -> ``Item``: a returned Response is sent as it is."""
     if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
         return annotation
     args = typing.get_args(annotation)
@@ -144,22 +140,20 @@ class Route(BaseRoute):
         self.form_limits: FormLimits | None = options.get("form_limits")
         self.dependant = _compile(self, Request)
         embed_shared_body(self.dependant)
-        model = options.get("response_model", UNSET)
-        if model is UNSET:
-            model = _without_responses(signature_hints(endpoint)[1].get("return"))
-        self.response_model = model
+        self.response_model = options.get("response_model", UNSET)
+        if self.response_model is UNSET:
+            self.response_model = _without_responses(signature_hints(endpoint)[1].get("return"))
         settings: dict[str, Any] = {  # response_model_include=... -> include=...
             key.removeprefix("response_model_"): value
             for key, value in options.items()
             if key.startswith("response_model_")
         }
         namespace = getattr(inspect.unwrap(endpoint), "__globals__", None)
-        self.serializer = ResponseSerializer(model, namespace=namespace, **settings)
+        self.serializer = ResponseSerializer(self.response_model, namespace=namespace, **settings)
         self.prepare()
 
     def prepare(self, overrides: Mapping[Any, Any] | None = None) -> None:
-        """Compose the request function (again), with this route's limits and ``overrides``
-        (``app.dependency_overrides``: replaced dependency -> replacement)."""
+        """Compose the request function (again), with ``overrides`` (replaced -> replacement)."""
         self.plan = Plan(self.dependant, overrides)
         max_body_size = None if self.max_body_size is UNSET else self.max_body_size
         answering = Answering(

@@ -18,15 +18,8 @@ from framework.http.forms import FormLimits
 from framework.http.responses import JSONResponse, RedirectResponse, Response
 from framework.routing.mount import Mount
 from framework.routing.paths import PathIndex
-from framework.routing.route import (
-    UNSET,
-    BaseRoute,
-    NoMatchFound,
-    Route,
-    RouteOptions,
-    WebSocketRoute,
-)
-from framework.types import Receive, Scope, Send
+from framework.routing.route import BaseRoute, NoMatchFound, Route, RouteOptions, WebSocketRoute
+from framework.types import UNSET, Receive, Scope, Send
 
 __all__ = ["RouteDecorators", "Router", "route_path"]
 
@@ -34,8 +27,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _MethodTable(dict[str, Route]):
-    """One template's routes by method: the first declared wins (as in FastAPI), but an explicit
-    HEAD route replaces the one a GET route implies."""
+    """One template's routes by method: the first wins, but an explicit HEAD beats a GET's."""
 
     def add(self, route: Route) -> None:
         for method in route.methods:
@@ -323,8 +315,7 @@ class Router(RouteDecorators):
     async def _unmatched(
         self, scope: Scope, receive: Receive, send: Send, path: str, path_matched: bool
     ) -> None:
-        """No best match for path and method: another template of the path with the method, a
-        mount, else 405, a 307 to the path with or without its trailing slash, or 404."""
+        """No best match: another template's route, a mount, 405, a slash redirect, or 404."""
         if path_matched:
             method = scope["method"]
             allowed: set[str] = set()
@@ -346,8 +337,7 @@ class Router(RouteDecorators):
                 return
         if self.redirect_slashes and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"
-            slash_possible = self._slash_targets or other[-1] != "/"
-            if slash_possible and self._http.find(other) is not None:
+            if (self._slash_targets or other[-1] != "/") and self._http.find(other) is not None:
                 url = URL(scope=scope)
                 target = url.replace(path=url.path[: len(url.path) - len(path)] + other)
                 await RedirectResponse(target, status_code=307)(scope, receive, send)
@@ -367,7 +357,5 @@ class Router(RouteDecorators):
             # Refuse the handshake (servers answer 403), as Starlette does.
             await send({"type": "websocket.close", "code": 1000, "reason": ""})
             return
-        route, params = found
-        scope["path_params"] = params
-        scope["route"] = route
-        await route.handle(scope, receive, send)
+        scope["route"], scope["path_params"] = found
+        await found[0].handle(scope, receive, send)
