@@ -68,8 +68,7 @@ class App(RouteDecorators):
     """
 
     openapi_version = "3.1.0"
-    #: The document ``openapi()`` returns: built on its first call, then kept. Assign your own
-    #: (a customised ``get_openapi(...)`` result) to serve that instead.
+    #: The document ``openapi()`` builds on its first call and returns: assign your own to serve it.
     openapi_schema: dict[str, Any] | None = None
     #: The middleware around the router, built on the first call.
     middleware_stack: ASGIApp | None = None
@@ -143,7 +142,7 @@ class App(RouteDecorators):
 
     @dependency_overrides.setter
     def dependency_overrides(self, overrides: Mapping[Callable[..., Any], Any]) -> None:
-        tracked = DependencyOverrides(self.router.apply_overrides, overrides.items())
+        tracked = DependencyOverrides(overrides, self.router.apply_overrides)
         self._overrides = self.router.dependency_overrides = tracked
         self.router.apply_overrides()
 

@@ -62,7 +62,6 @@ __all__ = [
     "embed_shared_body",
 ]
 
-# The type each path converter gives its value.
 _CONVERTED_TYPES = {"str": str, "path": str, "int": int, "float": float, "uuid": uuid.UUID}
 
 
@@ -133,8 +132,7 @@ class Dependant:
     response_param: str | None = None
     background_param: str | None = None
     scopes_param: str | None = None
-    # Path parameters the converter already typed, as (parameter name, template name): passed on
-    # without validation.
+    # (parameter, template name) of path parameters the converter typed: passed on unvalidated.
     trusted_path: tuple[tuple[str, str], ...] = ()
     # Every path parameter, trusted or not, in signature order (for the OpenAPI document).
     path_specs: list[FieldSpec] = dataclasses.field(default_factory=list)
@@ -228,9 +226,8 @@ def compile_dependant(
             continue
         annotation = hints.get(param_name, parameter.annotation)
         if isinstance(annotation, str):
-            # A name that cannot be resolved: a TYPE_CHECKING import, or a class defined inside a
-            # function under `from __future__ import annotations`. With a default the parameter
-            # still works (as Any); without one, guessing would silently misread it.
+            # An unresolvable name (a TYPE_CHECKING import, a class defined in a function): with a
+            # default the parameter works as Any; without one, guessing could silently misread it.
             if parameter.default is inspect.Parameter.empty:
                 raise TypeError(
                     f"Cannot resolve the annotation {annotation!r} of parameter {param_name!r} "

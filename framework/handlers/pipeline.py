@@ -34,8 +34,7 @@ __all__ = ["Answering", "RequestFunction", "prepare_http", "prepare_websocket", 
 RequestFunction = Callable[[Scope, Receive, Send], Awaitable[None]]
 """What a route runs per request: an ASGI call."""
 Answer = Callable[[Any, Scope, Receive, Send, "Context | None"], Awaitable[None]]
-"""Turns what the endpoint returned into the sending of the answer (an awaitable); raises before
-anything is sent when the value does not fit the response model."""
+"""What the endpoint returned -> the sending of the answer; raises if it does not fit the model."""
 
 _JSON_TYPE = (b"content-type", b"application/json")
 

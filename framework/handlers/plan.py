@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import UserDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from framework.handlers.compile import Dependant, compile_override
@@ -35,8 +35,7 @@ class Plan:
         self._overrides = overrides or {}
         self._add(root, (), root=True)
         dependants = [step.dependant for step in self.steps]
-        #: Every callable the plan was made from, replaced ones included: the overrides whose
-        #: change makes the plan out of date.
+        #: Every callable the plan was made from, replaced ones included (for override changes).
         self.calls = {dependant.call for dependant in (*root.walk(), *dependants)}
         #: Whether a ``yield`` dependency needs an exit stack.
         self.exits = any(dependant.context_manager is not None for dependant in dependants)
@@ -62,10 +61,14 @@ class DependencyOverrides(UserDict[Callable[..., Any], Callable[..., Any]]):
     """``app.dependency_overrides``: a mapping that tells ``on_change`` which keys changed, so
     that the routes using them are prepared again (no request pays for a lookup)."""
 
-    def __init__(self, on_change: Callable[[set[Any]], None], initial: Iterable[Any] = ()) -> None:
-        self._on_change = on_change
+    def __init__(
+        self,
+        initial: Mapping[Any, Any] | None = None,
+        on_change: Callable[[set[Any]], None] | None = None,
+    ) -> None:
+        self._on_change = on_change or (lambda keys: None)
         super().__init__()
-        self.data.update(initial)
+        self.data.update(initial or {})
 
     def __setitem__(self, key: Callable[..., Any], value: Callable[..., Any]) -> None:
         self.data[key] = value

@@ -197,15 +197,8 @@ class ResponseSerializer:
         try:
             return self._validate(value, from_attributes=True)
         except PydanticValidationError as exc:
-            errors = [
-                {
-                    "type": error["type"],
-                    "loc": ["response", *error["loc"]],
-                    "msg": error["msg"],
-                    "input": error["input"],
-                }
-                for error in exc.errors(include_url=False)
-            ]
+            found = exc.errors(include_url=False, include_context=False)
+            errors = [{**error, "loc": ["response", *error["loc"]]} for error in found]
             raise ResponseValidationError(errors, body=value) from None
 
 

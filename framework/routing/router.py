@@ -21,7 +21,18 @@ from framework.routing.paths import PathIndex
 from framework.routing.route import BaseRoute, NoMatchFound, Route, RouteOptions, WebSocketRoute
 from framework.types import UNSET, Receive, Scope, Send
 
-__all__ = ["RouteDecorators", "Router", "route_path"]
+__all__ = [
+    "UNSET",
+    "BaseRoute",
+    "Mount",
+    "NoMatchFound",
+    "Route",
+    "RouteDecorators",
+    "RouteOptions",
+    "Router",
+    "WebSocketRoute",
+    "route_path",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -155,8 +166,7 @@ class Router(RouteDecorators):
         self.deprecated, self.include_in_schema = deprecated, include_in_schema
         self.redirect_slashes = redirect_slashes
         self.routes: list[BaseRoute] = []
-        #: Replaced dependency -> replacement, for every route added here (an App shares its
-        #: ``dependency_overrides`` with its router; see :meth:`apply_overrides`).
+        #: Replaced dependency -> replacement, for every route added here (the App's overrides).
         self.dependency_overrides: Mapping[Any, Any] = {}
         self._http: PathIndex[_MethodTable] = PathIndex()
         self._websockets: PathIndex[WebSocketRoute] = PathIndex()
