@@ -203,10 +203,9 @@ class ResponseSerializer:
 
 
 def _container_checker(container: type) -> Callable[[Any], bytes]:
-    name = container.__name__
-
     def serialize(value: Any) -> bytes:
         if not isinstance(value, container):
+            name = container.__name__
             message = f"Input should be a valid {name}"
             error = {"type": f"{name}_type", "loc": ["response"], "msg": message, "input": value}
             raise ResponseValidationError([error], body=value)
