@@ -65,9 +65,7 @@ def _ours(count: int) -> Any:
 
     # Start from nothing, as a fresh process does: routes share the location models and
     # adapters they have in common, and a later round must not find them already built.
-    framework.handlers.validators._MODELS.clear()
-    framework.handlers.validators._ADAPTERS.clear()
-    framework.handlers.validators._VALIDATORS.clear()
+    framework.handlers.validators.clear_caches()
 
     app = App(title="Startup", version="1.0")
     _add_routes(app, count, Query, Header)

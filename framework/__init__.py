@@ -1,7 +1,5 @@
-"""framework: a small, fast, FastAPI-like ASGI micro-framework.
-
-The public names follow FastAPI and Starlette, so moving an app over is an import change.
-"""
+"""framework: a small, fast, FastAPI-like ASGI micro-framework, with FastAPI's and Starlette's
+public names (moving an app over is an import change)."""
 
 from framework import status
 from framework.app import App
@@ -38,7 +36,7 @@ from framework.http.responses import (
     StreamingResponse,
 )
 from framework.http.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-from framework.routing.router import Route, Router, WebSocketRoute
+from framework.routing import Route, Router, WebSocketRoute
 
 __all__ = [
     "URL",

@@ -1,49 +1,51 @@
-"""The ASGI application: ``App`` owns the router, the middleware list and the lifespan.
-
-A request goes ``App.__call__`` -> error boundary -> user middleware (last added outermost) ->
-:class:`~framework.routing.Router` -> route, which answers exceptions with the registered handlers.
-The stack is built once, on the first call; lifespan scopes stop here and never enter it.
+"""The ASGI application: ``App`` owns the router, the middleware list and the lifespan. A request
+goes ``App.__call__`` -> error boundary -> user middleware (last added outermost) ->
+:meth:`Router.dispatch <framework.routing.Router.dispatch>` -> route.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import traceback
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, TypeVar
-
-from typing_extensions import Unpack
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from framework.concurrency import is_async_callable, run_in_threadpool
 from framework.exception_handlers import DEFAULT_HANDLERS, ExceptionHandler
 from framework.handlers.plan import DependencyOverrides
-from framework.http.datastructures import State, URLPath
+from framework.http.datastructures import State
 from framework.http.forms import FormLimits
 from framework.http.responses import JSONResponse, Response
 from framework.middleware import Middleware
 from framework.middleware.errors import ServerErrorMiddleware
-from framework.routing import BaseRoute, RouteDecorators, RouteOptions, Router
+from framework.routing import BaseRoute, RouteDecorators, Router
 from framework.types import ASGIApp, Receive, Scope, Send
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[Mapping[str, Any] | None]]
+Hooks = Sequence[Callable[[], Any]]
 
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 
 
+def _to_router(method: Callable[Concatenate[Router, _P], _R]) -> Callable[Concatenate[App, _P], _R]:
+    """``method`` of the app's router, as a method of the app (same signature and docstring)."""
+
+    @functools.wraps(method)
+    def forward(app: App, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        bound: Callable[_P, _R] = getattr(app.router, method.__name__)
+        return bound(*args, **kwargs)
+
+    return forward
+
+
 class App(RouteDecorators):
-    """An ASGI 3 application with FastAPI's way of declaring routes.
-
-    ```python
-    app = App()
-
-    @app.get("/items/{item_id:int}")
-    async def read_item(item_id: int):
-        return {"item_id": item_id}
-    ```
-
-    Serve it with ``uvicorn module:app``. Options:
+    """An ASGI 3 application with FastAPI's way of declaring routes (``@app.get(path)``); serve it
+    with ``uvicorn module:app``. Options:
 
     - ``debug``: tracebacks in 500 answers (never in production).
     - ``routes``, ``middleware``, ``exception_handlers``: as the methods below would add them.
@@ -65,6 +67,14 @@ class App(RouteDecorators):
       (``@app.webhooks.post("new-subscription")``).
     """
 
+    openapi_version = "3.1.0"
+    #: The document ``openapi()`` builds on its first call and returns: assign your own to serve it.
+    openapi_schema: dict[str, Any] | None = None
+    #: The middleware around the router, built on the first call.
+    middleware_stack: ASGIApp | None = None
+    _documentation_routes: Sequence[BaseRoute] = ()
+    _webhooks: Router | None = None
+
     def __init__(
         self,
         *,
@@ -73,8 +83,8 @@ class App(RouteDecorators):
         middleware: Sequence[Middleware] | None = None,
         exception_handlers: Mapping[Any, ExceptionHandler] | None = None,
         lifespan: Lifespan | None = None,
-        on_startup: Sequence[Callable[[], Any]] | None = None,
-        on_shutdown: Sequence[Callable[[], Any]] | None = None,
+        on_startup: Hooks | None = None,
+        on_shutdown: Hooks | None = None,
         dependencies: Sequence[Any] | None = None,
         title: str = "API",
         version: str = "0.1.0",
@@ -99,31 +109,16 @@ class App(RouteDecorators):
         redirect_slashes: bool = True,
         form_limits: FormLimits | None = None,
     ) -> None:
-        self.debug = debug
-        self.title = title
-        self.version = version
-        self.summary = summary
-        self.description = description
-        self.openapi_version = "3.1.0"
-        self.openapi_url = openapi_url
-        self.docs_url = docs_url
-        self.redoc_url = redoc_url
+        self.debug, self.title, self.version, self.summary = debug, title, version, summary
+        self.description, self.terms_of_service = description, terms_of_service
+        self.contact, self.license_info, self.openapi_tags = contact, license_info, openapi_tags
+        self.servers, self.root_path_in_servers = list(servers or []), root_path_in_servers
+        self.separate_input_output_schemas = separate_input_output_schemas
+        self.openapi_url, self.docs_url, self.redoc_url = openapi_url, docs_url, redoc_url
         self.swagger_ui_oauth2_redirect_url = swagger_ui_oauth2_redirect_url
         self.swagger_ui_init_oauth = swagger_ui_init_oauth
         self.swagger_ui_parameters = swagger_ui_parameters
-        self.openapi_tags = openapi_tags
-        self.servers = list(servers or [])
-        self.terms_of_service = terms_of_service
-        self.contact = contact
-        self.license_info = license_info
-        self.root_path_in_servers = root_path_in_servers
-        self.separate_input_output_schemas = separate_input_output_schemas
-        #: The document ``openapi()`` returns: built on its first call, then kept. Assign your
-        #: own (a customised ``get_openapi(...)`` result) to serve that instead.
-        self.openapi_schema: dict[str, Any] | None = None
-        self._documentation_routes: list[BaseRoute] = []
-        self.root_path = root_path.rstrip("/")
-        self.state = State()
+        self.root_path, self.state = root_path.rstrip("/"), State()
         self.router = Router(
             routes=routes,
             dependencies=dependencies,
@@ -133,31 +128,21 @@ class App(RouteDecorators):
             form_limits=form_limits,
         )
         self.user_middleware: list[Middleware] = list(middleware or [])
-        self.exception_handlers: dict[Any, ExceptionHandler] = {
-            **DEFAULT_HANDLERS,
-            **(exception_handlers or {}),
-        }
-        self.dependency_overrides = DependencyOverrides(self.router.apply_overrides)
-        self.lifespan_context = _lifespan_with_hooks(
-            lifespan, list(on_startup or []), list(on_shutdown or [])
-        )
-        self.middleware_stack: ASGIApp | None = None
-        self._webhooks: Router | None = None
+        self.exception_handlers: dict[Any, ExceptionHandler] = dict(DEFAULT_HANDLERS)
+        self.exception_handlers.update(exception_handlers or {})
+        self.dependency_overrides = {}
+        self.lifespan_context = _lifespan_with_hooks(lifespan, on_startup, on_shutdown)
         self.setup()
 
     @property
-    def dependency_overrides(self) -> dict[Callable[..., Any], Callable[..., Any]]:
-        """Dependencies replaced, for tests: ``app.dependency_overrides[get_db] = fake_db``.
-
-        A change prepares again the routes that use the dependency (including the routes added
-        later), so a request never looks the overrides up.
-        """
+    def dependency_overrides(self) -> DependencyOverrides:
+        """Dependencies replaced, for tests: ``app.dependency_overrides[get_db] = fake_db``. A
+        change prepares again the routes that use the dependency: requests never look it up."""
         return self._overrides
 
     @dependency_overrides.setter
-    def dependency_overrides(self, overrides: dict[Callable[..., Any], Callable[..., Any]]) -> None:
-        tracked = DependencyOverrides(self.router.apply_overrides)
-        dict.update(tracked, overrides)
+    def dependency_overrides(self, overrides: Mapping[Callable[..., Any], Any]) -> None:
+        tracked = DependencyOverrides(overrides, self.router.apply_overrides)
         self._overrides = self.router.dependency_overrides = tracked
         self.router.apply_overrides()
 
@@ -169,8 +154,6 @@ class App(RouteDecorators):
 
             self._webhooks = DocumentationRouter()
         return self._webhooks
-
-    # -- OpenAPI ----------------------------------------------------------------------------------
 
     def openapi(self) -> dict[str, Any]:
         """The app's OpenAPI document, built from its routes on the first call and kept in
@@ -203,8 +186,6 @@ class App(RouteDecorators):
 
         self._documentation_routes = add_documentation_routes(self)
 
-    # -- routes ---------------------------------------------------------------------------------
-
     @property
     def routes(self) -> list[BaseRoute]:
         """Every route added to the app, in the order they were added (the routes of the
@@ -214,57 +195,11 @@ class App(RouteDecorators):
             return self.router.routes
         return [route for route in self.router.routes if not any(route is a for a in added)]
 
-    def add_api_route(
-        self,
-        path: str,
-        endpoint: Callable[..., Any],
-        *,
-        methods: Sequence[str] | None = None,
-        **options: Unpack[RouteOptions],
-    ) -> None:
-        """Register ``endpoint`` for ``path`` and ``methods`` (GET by default)."""
-        self.router.add_api_route(path, endpoint, methods=methods, **options)
-
-    def add_websocket_route(
-        self, path: str, endpoint: Callable[..., Any], name: str | None = None
-    ) -> None:
-        """Register a WebSocket endpoint for ``path``."""
-        self.router.add_websocket_route(path, endpoint, name=name)
-
-    def include_router(
-        self,
-        router: Router,
-        *,
-        prefix: str = "",
-        tags: list[str] | None = None,
-        dependencies: Sequence[Any] | None = None,
-        responses: dict[int | str, dict[str, Any]] | None = None,
-        deprecated: bool | None = None,
-        include_in_schema: bool = True,
-    ) -> None:
-        """Add every route of ``router`` under ``prefix`` (see :meth:`Router.include_router`)."""
-        self.router.include_router(
-            router,
-            prefix=prefix,
-            tags=tags,
-            dependencies=dependencies,
-            responses=responses,
-            deprecated=deprecated,
-            include_in_schema=include_in_schema,
-        )
-
-    def url_path_for(self, name: str, /, **params: Any) -> URLPath:
-        """The path of the route called ``name``, with ``params`` filled in."""
-        return self.router.url_path_for(name, **params)
-
-    def mount(self, path: str, app: Any, name: str | None = None) -> None:
-        """Serve any ASGI ``app`` (another App, StaticFiles, ...) at ``path`` and below.
-
-        The mounted app sees ``root_path`` extended by ``path``; its own lifespan is not run.
-        """
-        self.router.mount(path, app, name=name)
-
-    # -- middleware and errors ------------------------------------------------------------------
+    add_api_route = _to_router(Router.add_api_route)
+    add_websocket_route = _to_router(Router.add_websocket_route)
+    include_router = _to_router(Router.include_router)
+    url_path_for = _to_router(Router.url_path_for)
+    mount = _to_router(Router.mount)
 
     def add_middleware(self, cls: Any, *args: Any, **options: Any) -> None:
         """Wrap the app in ``cls(app, **options)``; the middleware added last runs first."""
@@ -273,10 +208,8 @@ class App(RouteDecorators):
         self.user_middleware.insert(0, Middleware(cls, *args, **options))
 
     def middleware(self, middleware_type: str) -> Callable[[_F], _F]:
-        """Register a dispatch-style function: ``@app.middleware("http")``.
-
-        The function receives ``(request, call_next)`` and returns a response.
-        """
+        """Register ``@app.middleware("http")`` functions of ``(request, call_next)`` that return
+        a response."""
         if middleware_type != "http":
             raise ValueError('Only @app.middleware("http") is supported')
         from framework.middleware.base import BaseHTTPMiddleware
@@ -304,18 +237,13 @@ class App(RouteDecorators):
         return decorator
 
     def build_middleware_stack(self) -> ASGIApp:
-        """Wrap the router in the user middleware and the error boundary.
-
-        Exception handlers need no layer of their own: routes and the router answer with them
-        where the exception happens (:mod:`framework.exception_handlers`).
-        """
+        """Wrap the router in the user middleware and the error boundary (exception handlers
+        answer where the exception happens: :mod:`framework.exception_handlers`)."""
         error_handler = self.exception_handlers.get(500) or self.exception_handlers.get(Exception)
         app: ASGIApp = self.router.dispatch
         for middleware in reversed(self.user_middleware):
             app = middleware.build(app)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
-
-    # -- ASGI -----------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
@@ -348,38 +276,29 @@ class App(RouteDecorators):
         await send({"type": "lifespan.shutdown.complete"})
 
 
-async def _call(hook: Callable[[], Any]) -> None:
-    if is_async_callable(hook):
-        await hook()
-    else:
-        await run_in_threadpool(hook)
-
-
 def _lifespan_with_hooks(
-    lifespan: Lifespan | None,
-    on_startup: list[Callable[[], Any]],
-    on_shutdown: list[Callable[[], Any]],
+    lifespan: Lifespan | None, on_startup: Hooks | None, on_shutdown: Hooks | None
 ) -> Lifespan:
     """One lifespan: the startup hooks, the user's context manager, then the shutdown hooks."""
     if lifespan is not None and inspect.isasyncgenfunction(lifespan):
         lifespan = contextlib.asynccontextmanager(lifespan)
+    startup, shutdown = list(on_startup or ()), list(on_shutdown or ())
+
+    async def call(hook: Callable[[], Any]) -> None:
+        await (hook() if is_async_callable(hook) else run_in_threadpool(hook))
 
     @contextlib.asynccontextmanager
     async def combined(app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
-        for hook in on_startup:
-            await _call(hook)
+        for hook in startup:
+            await call(hook)
         started = False
         try:
-            if lifespan is None:
+            async with contextlib.nullcontext() if lifespan is None else lifespan(app) as state:
                 started = True
-                yield None
-            else:
-                async with lifespan(app) as state:
-                    started = True
-                    yield state
+                yield state
         finally:
             if started:  # shutdown hooks undo a startup that happened, not a failed one
-                for hook in on_shutdown:
-                    await _call(hook)
+                for hook in shutdown:
+                    await call(hook)
 
     return combined

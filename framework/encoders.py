@@ -1,7 +1,5 @@
-"""``jsonable_encoder``: any value as plain JSON-compatible Python data, as FastAPI's.
-
-Handlers rarely need it (returned values are serialised by the route's serializer); it is for
-storing values, building documents and custom responses.
+"""``jsonable_encoder``: any value as plain JSON-compatible Python data, as FastAPI's (for
+storing values, building documents and custom responses; routes serialise on their own).
 """
 
 from __future__ import annotations
@@ -10,7 +8,7 @@ import dataclasses
 import datetime
 import functools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
@@ -63,50 +61,48 @@ def jsonable_encoder(
             )
         if encoder is not None:
             return encoder(obj)
-
     if obj is None or (isinstance(obj, (str, int, float)) and not isinstance(obj, Enum)):
         return obj
-
-    again = functools.partial(
-        jsonable_encoder,
+    options: dict[str, Any] = dict(
         by_alias=by_alias,
         exclude_unset=exclude_unset,
         exclude_defaults=exclude_defaults,
         exclude_none=exclude_none,
-        custom_encoder=custom_encoder,
-        sqlalchemy_safe=sqlalchemy_safe,
     )
-
     if isinstance(obj, BaseModel):
-        return obj.model_dump(
-            mode="json",
-            include=include,
-            exclude=exclude,
-            by_alias=by_alias,
-            exclude_unset=exclude_unset,
-            exclude_defaults=exclude_defaults,
-            exclude_none=exclude_none,
-        )
+        return obj.model_dump(mode="json", include=include, exclude=exclude, **options)
+    again: Callable[..., Any] = functools.partial(
+        jsonable_encoder, custom_encoder=custom_encoder, sqlalchemy_safe=sqlalchemy_safe, **options
+    )
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         fields = {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
         return again(fields, include, exclude)
     if isinstance(obj, Enum):
         return again(obj.value)
     if isinstance(obj, dict):
-        keys: set[Any] | None = None
-        if include is not None or exclude is not None:
-            keys = set(obj) if include is None else set(obj) & set(include)
-            keys -= set(exclude or ())
-        encoded = {}
-        for key, value in obj.items():
-            if (keys is not None and key not in keys) or (value is None and exclude_none):
-                continue
-            if sqlalchemy_safe and isinstance(key, str) and key.startswith("_sa"):
-                continue
-            encoded[again(key)] = again(value)
-        return encoded
+        items = _kept_items(obj, include, exclude, exclude_none, sqlalchemy_safe)
+        return {again(key): again(value) for key, value in items}
     if isinstance(obj, _SEQUENCES):
         return [again(item, include, exclude) for item in obj]
+    return _encode_other(obj, by_alias, lambda data: again(data, include, exclude))
+
+
+def _kept_items(
+    obj: dict[Any, Any], include: IncEx, exclude: IncEx, exclude_none: bool, sqlalchemy_safe: bool
+) -> Iterator[tuple[Any, Any]]:
+    keys: set[Any] | None = None
+    if include is not None or exclude is not None:
+        keys = set(obj) if include is None else set(obj) & set(include)
+        keys -= set(exclude or ())
+    for key, value in obj.items():
+        if (keys is not None and key not in keys) or (value is None and exclude_none):
+            continue
+        if not (sqlalchemy_safe and isinstance(key, str) and key.startswith("_sa")):
+            yield key, value
+
+
+def _encode_other(obj: Any, by_alias: bool, encode_data: Callable[[Any], Any]) -> Any:
+    """A value of no type above: known scalars converted, any other object read as data."""
     if isinstance(obj, (datetime.date, datetime.time)):  # datetime is a date
         return obj.isoformat()
     if isinstance(obj, datetime.timedelta):
@@ -129,4 +125,4 @@ def jsonable_encoder(
             raise ValueError(
                 f"Object of type {type(obj).__name__} cannot be converted to JSON data"
             ) from None
-    return again(data, include, exclude)
+    return encode_data(data)

@@ -1,20 +1,6 @@
-"""Exception handlers: the defaults, the lookup, and answering an exception with a handler.
-
-The defaults are public so that a custom handler can fall back on them:
-
-```python
-from framework.exception_handlers import http_exception_handler
-
-@app.exception_handler(HTTPException)
-async def logged(request, exc):
-    log.warning("HTTP %s on %s", exc.status_code, request.url)
-    return await http_exception_handler(request, exc)
-```
-
-Routes and the router call :func:`answer_with_handler` where the exception happens, before
-anything was sent, so no layer has to watch ``send`` to know whether a response has started.
-``Exception`` and ``500`` handlers are not used here: they belong to the error boundary
-(:mod:`framework.middleware.errors`), which also re-raises the exception to the server.
+"""Exception handlers: the defaults (public, for a custom handler to fall back on), the lookup,
+and :func:`answer_with_handler`, which routes and the router call where the exception happens,
+before anything is sent. ``Exception`` and ``500`` handlers belong to the error boundary.
 """
 
 from __future__ import annotations
@@ -105,16 +91,10 @@ async def call_handler(handler: ExceptionHandler, connection: HTTPConnection, ex
 
 
 async def answer_with_handler(
-    exc: Exception,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    request: Request | None = None,
+    exc: Exception, scope: Scope, receive: Receive, send: Send, request: Request | None = None
 ) -> bool:
-    """Send the response of the handler registered for ``exc``; False if there is none.
-
-    The handlers are those of the app in ``scope["app"]`` (the defaults without one).
-    """
+    """Send the response of the handler registered for ``exc`` in the app of ``scope["app"]``
+    (the defaults without one); False if there is none."""
     handlers = getattr(scope.get("app"), "exception_handlers", DEFAULT_HANDLERS)
     handler = lookup_handler(handlers, exc)
     if handler is None:
@@ -132,8 +112,7 @@ async def answer_with_handler(
 
 
 async def _send_http_exception(exc: HTTPException, scope: Scope, send: Send) -> None:
-    """What :func:`http_exception_handler` answers, sent without a Response object: 404s
-    and 405s are common enough (scanners) to be worth it."""
+    """The default answer, sent without a Response object: 404s (scanners) are common."""
     status, headers = exc.status_code, exc.headers
     if headers is not None or type(exc.detail) is not str or status < 200 or status in (204, 304):
         await http_exception_response(exc)(scope, _no_receive, send)
@@ -155,19 +134,13 @@ async def _no_receive() -> Message:
 
 
 async def answer_websocket_error(exc: Exception, websocket: WebSocket) -> None:
-    """End a WebSocket conversation that raised ``exc``, the way a client can understand.
-
-    - the client left (:class:`WebSocketDisconnect`): nothing to do;
-    - :class:`WebSocketException`: close with its code and reason;
-    - a registered handler (``@app.exception_handler``): called with the websocket; a Response it
-      returns refuses the handshake (denial response, where the server supports it);
-    - anything else is logged; before ``accept`` the handshake is refused (500 with the denial
-      extension, else a close that servers answer with 403), after it the socket closes with 1011.
-    """
-    if isinstance(exc, WebSocketDisconnect):
+    """End a WebSocket conversation that raised ``exc``: a :class:`WebSocketException` closes
+    with its code and reason; a registered handler is called with the websocket (a Response it
+    returns refuses the handshake, where servers support it); anything else is logged and refuses
+    the handshake (500, or 403) or, after ``accept``, closes the socket with 1011."""
+    if isinstance(exc, WebSocketDisconnect):  # the client left
         return
-    state = websocket.application_state
-    if state is WebSocketState.DISCONNECTED:
+    if websocket.application_state is WebSocketState.DISCONNECTED:
         if not isinstance(exc, WebSocketException):
             logger.error("Exception after the WebSocket closed", exc_info=exc)
         return
@@ -184,21 +157,14 @@ async def answer_websocket_error(exc: Exception, websocket: WebSocket) -> None:
     else:
         response = await call_handler(handler, websocket, exc)
     if websocket.application_state is WebSocketState.CONNECTING:
+        denial = "websocket.http.response" in websocket.scope.get("extensions", {})
         # A denial response needs its body up front: a streaming one cannot be used here.
-        if (
-            isinstance(response, Response)
-            and not response.watches_disconnect
-            and _supports_denial(websocket)
-        ):
+        if denial and isinstance(response, Response) and not response.watches_disconnect:
             await websocket.send_denial_response(response)
         else:
             await _close(websocket, 1011 if handler is None else 1008, "")
     elif websocket.application_state is WebSocketState.CONNECTED:
         await _close(websocket, 1011, "")
-
-
-def _supports_denial(websocket: WebSocket) -> bool:
-    return "websocket.http.response" in websocket.scope.get("extensions", {})
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

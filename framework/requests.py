@@ -1,4 +1,4 @@
-"""``framework.requests``: :class:`Request` and :class:`HTTPConnection` (from :mod:`framework.http.requests`)."""
+"""``framework.requests``: the request classes (from :mod:`framework.http.requests`)."""
 
 from framework.http.requests import ClientDisconnect, HTTPConnection, Request
 

@@ -1,7 +1,5 @@
-"""Reading a callable's annotations: its resolved type hints, and what kind of type each is.
-
-Used once per callable, when its route is added; nothing here runs per request.
-"""
+"""Reading a callable's annotations, once, when its route is added: its resolved type hints, and
+what kind of type each is."""
 
 from __future__ import annotations
 
@@ -21,11 +19,8 @@ _SEQUENCE_ORIGINS = (list, set, frozenset, tuple, Sequence, typing.Sequence)
 
 
 def signature_hints(call: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
-    """The signature of ``call`` and its resolved type hints (``Annotated`` extras kept).
-
-    Hints written as strings (``from __future__ import annotations``) are resolved against the
-    function's module; a hint that cannot be resolved is left as written.
-    """
+    """The signature of ``call`` and its type hints (``Annotated`` extras kept), resolved against
+    its module; a hint that cannot be resolved is left as written."""
     signature = inspect.signature(call)
     target = call if inspect.isfunction(call) or inspect.ismethod(call) else type(call).__call__
     if inspect.isclass(call):
@@ -40,8 +35,7 @@ def signature_hints(call: Callable[..., Any]) -> tuple[inspect.Signature, dict[s
 
 
 def _unwrap_implicit_optional(hint: Any) -> Any:
-    """Python 3.10's ``get_type_hints`` wraps ``Annotated[X, Query()] = None`` in
-    ``Optional[...]``, hiding the marker; 3.11 no longer does. Undo it."""
+    """Undo Python 3.10's ``Optional[...]`` around ``Annotated[X, Query()] = None`` (hiding it)."""
     if typing.get_origin(hint) is typing.Union:
         args = typing.get_args(hint)
         if len(args) == 2 and type(None) in args:
@@ -52,8 +46,7 @@ def _unwrap_implicit_optional(hint: Any) -> Any:
 
 
 def _hints_one_by_one(target: Any) -> dict[str, Any]:
-    """Resolve each annotation on its own, so one unresolvable name (a ``TYPE_CHECKING`` import)
-    does not leave the others, ``Request`` among them, unresolved."""
+    """Each hint resolved alone, so that one unresolvable name leaves the others resolved."""
     namespace = getattr(inspect.unwrap(target), "__globals__", {})
     hints: dict[str, Any] = {}
     for name, annotation in getattr(target, "__annotations__", {}).items():
@@ -66,6 +59,7 @@ def _hints_one_by_one(target: Any) -> dict[str, Any]:
 
 
 def strip_optional(annotation: Any) -> Any:
+    """``X`` for ``X | None``, ``Optional[X]`` or ``Annotated[X, ...]``."""
     origin = typing.get_origin(annotation)
     if origin is Union or origin is types.UnionType:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -83,6 +77,7 @@ def is_class(obj: Any) -> typing.TypeGuard[type[Any]]:
 
 
 def is_subclass(annotation: Any, base: type) -> bool:
+    """Whether ``annotation`` is a class derived from ``base`` (False for anything else)."""
     return is_class(annotation) and issubclass(annotation, base)
 
 

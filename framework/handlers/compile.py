@@ -1,11 +1,7 @@
-r"""The compile step: a handler's signature becomes a plan, once, when its route is added.
+"""The compile step: a handler's signature becomes a :class:`Dependant` when its route is added.
 
-Every parameter is classified (path, query, header, cookie, body, a dependency, or something the
-framework injects such as the ``Request``), and each location's parameters get one validator
-that checks them together. Dependencies are compiled the same way, to any depth: the result is a
-tree of :class:`Dependant`\ s, which :mod:`framework.handlers.plan` flattens and
-:mod:`framework.handlers.run` turns into the route's prepared request function. Nothing here
-runs per request.
+Each parameter is classified (path, query, header, cookie, body, a dependency, or an object the
+framework injects), each location's parameters get one validator, dependencies recursively.
 """
 
 from __future__ import annotations
@@ -46,6 +42,7 @@ from framework.handlers.params import (
 from framework.handlers.validators import (
     FieldSpec,
     Validate,
+    annotated,
     fail_fast_schema,
     is_plain_text,
     location_validator,
@@ -65,25 +62,14 @@ __all__ = [
     "embed_shared_body",
 ]
 
-_TRUSTED_PATH_TYPES: dict[str, tuple[Any, ...]] = {
-    "str": (str,),
-    "path": (str,),
-    "int": (int,),
-    "float": (float,),
-    "uuid": (uuid.UUID,),
-}
-
-
-# -- compiled pieces ------------------------------------------------------------------------------
+_CONVERTED_TYPES = {"str": str, "path": str, "int": int, "float": float, "uuid": uuid.UUID}
 
 
 @dataclasses.dataclass(eq=False)
 class LocationGroup:
-    """The parameters of one callable from one location (path, query, header or cookie) and
-    the one validator that checks them together (:mod:`framework.handlers.validators`): it takes
-    the raw values by wire name and returns them as ``f0, f1, ...``. ``model_param`` is set for
-    ``Annotated[Model, Query()]``: the model's fields are read and the validated model is passed
-    whole."""
+    """One callable's parameters of one location and the validator that checks them together
+    (raw values by wire name in, ``f0, f1, ...`` out); ``model_param`` for ``Annotated[Model,
+    Query()]``, whose fields are read and whose validated model is passed whole."""
 
     location: str
     specs: list[FieldSpec]
@@ -98,12 +84,9 @@ class LocationGroup:
 
 @dataclasses.dataclass(eq=False)
 class BodySpec:
-    """The body parameters of one callable.
-
-    ``embed``: the body is an object whose keys are the parameters' aliases (several body
-    parameters, or ``Body(embed=True)``); otherwise the whole body is the one parameter.
-    ``form``: read with the form parser (``Form``/``File`` parameters) instead of as JSON.
-    """
+    """The body parameters of one callable. ``embed``: the body is an object keyed by their
+    aliases (several body parameters, or ``Body(embed=True)``), else the whole body is the one
+    parameter. ``form``: read with the form parser (``Form``/``File``) instead of as JSON."""
 
     specs: list[FieldSpec]
     embed: bool
@@ -120,16 +103,15 @@ class BodySpec:
             spec = self.specs[0]
             # The whole body is this one value: no key, so no alias.
             field = spec.marker.field_info(None, spec.field.default)
-            self.adapter = shared_adapter(_annotated(spec.annotation, field))
+            self.adapter = shared_adapter(annotated(spec.annotation, field))
             self.validator = self.adapter.validator
         self.required = any(spec.required for spec in self.specs)
         self.names = tuple((spec.name, f"f{index}") for index, spec in enumerate(self.specs))
 
     @functools.cached_property
     def fail_fast_validator(self) -> SchemaValidator:
-        """A validator of the same body that stops every list, tuple, set and dict at its first
-        invalid item: for a body that fails with very many errors (a 10 MiB array of wrong
-        items), where listing them all would take seconds."""
+        """A validator of the same body that stops every container at its first invalid item,
+        for a body with too many errors to list (a 10 MiB array of wrong items)."""
         model, adapter = self.model, self.adapter
         schema = model.__pydantic_core_schema__ if model is not None else adapter.core_schema  # type: ignore[union-attr]
         return SchemaValidator(typing.cast(Any, fail_fast_schema(schema)))
@@ -150,8 +132,7 @@ class Dependant:
     response_param: str | None = None
     background_param: str | None = None
     scopes_param: str | None = None
-    # Path parameters the converter already typed, as (parameter name, template name): passed on
-    # without validation.
+    # (parameter, template name) of path parameters the converter typed: passed on unvalidated.
     trusted_path: tuple[tuple[str, str], ...] = ()
     # Every path parameter, trusted or not, in signature order (for the OpenAPI document).
     path_specs: list[FieldSpec] = dataclasses.field(default_factory=list)
@@ -177,37 +158,19 @@ class Dependant:
             yield from dependency.walk()
 
 
-# -- classification -------------------------------------------------------------------------------
-
-
-def _annotated(base: Any, *metadata: Any) -> Any:
-    """``Annotated[base, *metadata]`` built at run time."""
-    arguments = (base, *metadata)
-    return typing.cast(Any, Annotated)[arguments]
-
-
-def _split_annotated(annotation: Any) -> tuple[Any, list[Any]]:
+def _marker_of(annotation: Any, default: Any) -> tuple[Any, Param | Depends | None, list[Any], Any]:
+    """A parameter's type, framework marker, other ``Annotated`` metadata and real default."""
+    base, metadata = annotation, []
     if typing.get_origin(annotation) is Annotated:
         base, *metadata = typing.get_args(annotation)
-        return base, list(metadata)
-    return annotation, []
-
-
-def _marker_of(metadata: list[Any], default: Any) -> tuple[Param | Depends | None, list[Any], Any]:
-    """The framework marker of a parameter (from Annotated or the default), the other metadata,
-    and the real default."""
-    marker: Param | Depends | None = None
-    rest = []
-    for item in metadata:
-        if isinstance(item, (Param, Depends)):
-            marker = item
-        else:
-            rest.append(item)
+    markers = [item for item in metadata if isinstance(item, (Param, Depends))]
+    marker: Param | Depends | None = markers[-1] if markers else None
+    rest = [item for item in metadata if not isinstance(item, (Param, Depends))]
     if isinstance(default, (Param, Depends)):
         marker, default = default, PydanticUndefined
     elif default is inspect.Parameter.empty:
         default = PydanticUndefined
-    return marker, rest, default
+    return base, marker, rest, default
 
 
 def _spec(name: str, base: Any, rest: list[Any], marker: Param, default: Any) -> FieldSpec:
@@ -219,46 +182,20 @@ def _spec(name: str, base: Any, rest: list[Any], marker: Param, default: Any) ->
         alias = name
     if isinstance(marker, Header):
         alias = alias.lower()
-    annotation = _annotated(base, *rest) if rest else base
+    annotation = annotated(base, *rest)
     field = marker.field_info(alias, default)
     return FieldSpec(name, alias, annotation, field, marker, is_sequence(base))
 
 
-class _Collected:
-    """What classification found for one callable, before the models are built."""
-
-    def __init__(self) -> None:
-        self.by_location: dict[str, list[FieldSpec]] = {"path": [], "query": [], "header": []}
-        self.by_location["cookie"] = []
-        self.model_groups: list[LocationGroup] = []
-        self.body: list[FieldSpec] = []
-
-
 def embed_shared_body(root: Dependant) -> None:
-    """When a route's body parameters are spread over the handler and its dependencies, the
-    body is one object with a key per parameter (as FastAPI reads it): each JSON body that
-    was compiled as "the whole body" becomes embedded under its alias."""
-    bodies: list[Dependant] = []
-    seen: set[int] = set()
-    pending = [root]
-    while pending:
-        dependant = pending.pop()
-        if id(dependant) in seen:
-            continue
-        seen.add(id(dependant))
-        if dependant.body is not None:
-            bodies.append(dependant)
-        pending.extend(dependant.dependencies)
-    names = {spec.alias for dependant in bodies for spec in dependant.body.specs}  # type: ignore[union-attr]
-    if len(names) < 2:
+    """Body parameters spread over a route's callables make the body one object with a key per
+    parameter (as FastAPI reads it): each "whole body" JSON parameter is embedded."""
+    bodies = [(dependant, dependant.body) for dependant in root.walk() if dependant.body]
+    if len({spec.alias for _, body in bodies for spec in body.specs}) < 2:
         return
-    for dependant in bodies:
-        body = dependant.body
-        assert body is not None
+    for dependant, body in bodies:
         if not body.embed and not body.form:
-            dependant.body = BodySpec(
-                body.specs, embed=True, form=False, media_type=body.media_type
-            )
+            dependant.body = dataclasses.replace(body, embed=True)
 
 
 def compile_dependant(
@@ -273,31 +210,24 @@ def compile_dependant(
     dependencies: Sequence[Depends] = (),
     path_convertors: Mapping[str, str] | None = None,
 ) -> Dependant:
-    """Read ``call``'s signature once and decide where each parameter comes from.
-
-    ``dependencies`` are extra ``Depends`` run first (route, router and app ``dependencies=``).
-    Raises ``TypeError`` for a parameter that cannot be filled, when the route is added.
-    """
+    """Read ``call``'s signature and decide where each parameter comes from; ``dependencies``
+    are extra ``Depends`` run first. ``TypeError`` for a parameter that cannot be filled."""
     signature, hints = signature_hints(call)
     dependant = Dependant(call, name=name, use_cache=use_cache, scopes=tuple(scopes))
-    dependant.context = {
-        "path": path,
-        "path_names": path_names,
-        "connection": connection,
-        "path_convertors": path_convertors,
-    }
+    dependant.context = dict(
+        path=path, path_names=path_names, connection=connection, path_convertors=path_convertors
+    )
     for extra in dependencies:
         dependant.dependencies.append(_sub_dependant(extra, None, None, dependant.context))
-    collected = _Collected()
     qualname = getattr(call, "__qualname__", repr(call))
+    parameters = _Parameters(path_names, qualname)
     for param_name, parameter in signature.parameters.items():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             continue
         annotation = hints.get(param_name, parameter.annotation)
         if isinstance(annotation, str):
-            # A name that cannot be resolved: a TYPE_CHECKING import, or a class defined inside a
-            # function under `from __future__ import annotations`. With a default the parameter
-            # still works (as Any); without one, guessing would silently misread it.
+            # An unresolvable name (a TYPE_CHECKING import, a class defined in a function): with a
+            # default the parameter works as Any; without one, guessing could silently misread it.
             if parameter.default is inspect.Parameter.empty:
                 raise TypeError(
                     f"Cannot resolve the annotation {annotation!r} of parameter {param_name!r} "
@@ -306,17 +236,14 @@ def compile_dependant(
             annotation = Any
         elif annotation is inspect.Parameter.empty:
             annotation = Any
-        base, metadata = _split_annotated(annotation)
-        marker, rest, default = _marker_of(metadata, parameter.default)
+        base, marker, rest, default = _marker_of(annotation, parameter.default)
         if isinstance(marker, Depends):
             dependant.dependencies.append(
                 _sub_dependant(marker, param_name, base, dependant.context)
             )
-        elif marker is None and _inject(dependant, param_name, base, connection, qualname):
-            continue
-        else:
-            _classify(collected, param_name, base, rest, marker, default, path_names, qualname)
-    _build_groups(dependant, collected, path_convertors or {}, qualname)
+        elif marker is not None or not _inject(dependant, param_name, base, connection, qualname):
+            parameters.add(param_name, base, rest, marker, default)
+    parameters.build(dependant, path_convertors or {})
     return dependant
 
 
@@ -324,22 +251,24 @@ def _inject(
     dependant: Dependant, name: str, base: Any, connection: type[HTTPConnection], qualname: str
 ) -> bool:
     """Parameters the framework fills itself; True if ``name`` is one of them."""
-    if is_subclass(base, HTTPConnection):
-        if not issubclass(connection, base):
-            raise TypeError(
-                f"Parameter {name!r} of {qualname} wants a {base.__name__}, but this route "
-                f"provides a {connection.__name__}"
-            )
-        dependant.connection_param = name
-    elif is_subclass(base, Response):
-        dependant.response_param = name
-    elif is_subclass(base, BackgroundTasks):
-        dependant.background_param = name
-    elif is_subclass(base, SecurityScopes):
-        dependant.scopes_param = name
-    else:
-        return False
-    return True
+    for kind, attribute in _INJECTED:
+        if is_subclass(base, kind):
+            if kind is HTTPConnection and not issubclass(connection, base):
+                raise TypeError(
+                    f"Parameter {name!r} of {qualname} wants a {base.__name__}, but this route "
+                    f"provides a {connection.__name__}"
+                )
+            setattr(dependant, attribute, name)
+            return True
+    return False
+
+
+_INJECTED = (
+    (HTTPConnection, "connection_param"),
+    (Response, "response_param"),
+    (BackgroundTasks, "background_param"),
+    (SecurityScopes, "scopes_param"),
+)
 
 
 def _sub_dependant(
@@ -366,44 +295,6 @@ def compile_override(original: Dependant, replacement: Callable[..., Any]) -> De
     )
 
 
-def _classify(
-    collected: _Collected,
-    name: str,
-    base: Any,
-    rest: list[Any],
-    marker: Param | None,
-    default: Any,
-    path_names: Sequence[str],
-    qualname: str,
-) -> None:
-    if marker is None:
-        if name in path_names:
-            marker = Path()
-        elif is_upload(base):
-            marker = File()
-        elif is_scalar_or_scalar_sequence(base):
-            marker = Query()
-        else:
-            marker = Body()
-    if isinstance(marker, Path):
-        if name not in path_names and (marker.alias or name) not in path_names:
-            raise TypeError(f"Path parameter {name!r} of {qualname} is not in the route's path")
-        default = PydanticUndefined  # path parameters are always required
-    spec = _spec(name, base, rest, marker, default)
-    if isinstance(marker, Body):
-        collected.body.append(spec)
-    elif not is_scalar_or_scalar_sequence(base) and is_subclass(strip_optional(base), BaseModel):
-        if default is PydanticUndefined:
-            default = marker.default
-        model = strip_optional(base)
-        optional = model is not base  # ``Model | None``: the default when none of it is sent
-        group = _model_group(marker.location, name, model, marker)
-        group.default = default if optional else PydanticUndefined
-        collected.model_groups.append(group)
-    else:
-        collected.by_location[marker.location].append(spec)
-
-
 def _model_group(location: str, name: str, model: type[BaseModel], marker: Param) -> LocationGroup:
     """``Annotated[Model, Query()]``: the model's fields are parameters of ``location``."""
     specs = []
@@ -415,10 +306,9 @@ def _model_group(location: str, name: str, model: type[BaseModel], marker: Param
                 alias = alias.replace("_", "-")
             alias = alias.lower()
         keys[alias] = key
+        annotation = info.annotation
         specs.append(
-            FieldSpec(
-                field_name, alias, info.annotation, info, marker, is_sequence(info.annotation)
-            )
+            FieldSpec(field_name, alias, annotation, info, marker, is_sequence(annotation))
         )
     validate = model.__pydantic_validator__.validate_python
     return LocationGroup(location, specs, validate, model, model_param=name, model_keys=keys)
@@ -426,40 +316,81 @@ def _model_group(location: str, name: str, model: type[BaseModel], marker: Param
 
 def _trusted(spec: FieldSpec, convertors: Mapping[str, str]) -> bool:
     """A path parameter whose converter already produced the annotated type, unconstrained."""
-    if spec.field.metadata or typing.get_origin(spec.annotation) is Annotated:
-        return False
     annotation = spec.annotation
-    return annotation is Any or annotation in _TRUSTED_PATH_TYPES.get(
-        convertors.get(spec.alias, "str"), ()
-    )
+    if spec.field.metadata or typing.get_origin(annotation) is Annotated:
+        return False
+    converted = _CONVERTED_TYPES.get(convertors.get(spec.alias, "str"))
+    return annotation is Any or annotation is converted
 
 
-def _build_groups(
-    dependant: Dependant, collected: _Collected, convertors: Mapping[str, str], qualname: str
-) -> None:
-    path_specs = dependant.path_specs = collected.by_location["path"]
-    trusted = [spec for spec in path_specs if _trusted(spec, convertors)]
-    dependant.trusted_path = tuple((spec.name, spec.alias) for spec in trusted)
-    collected.by_location["path"] = [spec for spec in path_specs if spec not in trusted]
-    for location, specs in collected.by_location.items():
-        if not specs:
-            continue
-        if is_plain_text(specs):
-            dependant.groups.append(LocationGroup(location, specs, None))
-        elif (validate := location_validator(specs)) is not None:
-            dependant.groups.append(LocationGroup(location, specs, validate))
+class _Parameters:
+    """One callable's parameters, sorted by where they come from, then built into groups."""
+
+    def __init__(self, path_names: Sequence[str], qualname: str) -> None:
+        self.path_names, self.qualname = path_names, qualname
+        self.by_location: dict[str, list[FieldSpec]] = {
+            location: [] for location in ("path", "query", "header", "cookie")
+        }
+        self.model_groups: list[LocationGroup] = []
+        self.body: list[FieldSpec] = []
+
+    def add(
+        self, name: str, base: Any, rest: list[Any], marker: Param | None, default: Any
+    ) -> None:
+        path_names = self.path_names
+        if marker is None:
+            if name in path_names:
+                marker = Path()
+            elif is_upload(base):
+                marker = File()
+            elif is_scalar_or_scalar_sequence(base):
+                marker = Query()
+            else:
+                marker = Body()
+        if isinstance(marker, Path):
+            if name not in path_names and (marker.alias or name) not in path_names:
+                raise TypeError(
+                    f"Path parameter {name!r} of {self.qualname} is not in the route's path"
+                )
+            default = PydanticUndefined  # path parameters are always required
+        spec = _spec(name, base, rest, marker, default)
+        if isinstance(marker, Body):
+            self.body.append(spec)
+        elif not is_scalar_or_scalar_sequence(base) and is_subclass(
+            strip_optional(base), BaseModel
+        ):
+            model = strip_optional(base)
+            group = _model_group(marker.location, name, model, marker)
+            if model is not base:  # ``Model | None``: its default when none of it is sent
+                group.default = marker.default if default is PydanticUndefined else default
+            self.model_groups.append(group)
         else:
-            model = model_for(f"{location.title()}Parameters", specs)
-            validate = model.__pydantic_validator__.validate_python
-            dependant.groups.append(LocationGroup(location, specs, validate, model))
-    dependant.groups.extend(collected.model_groups)
-    if collected.body:
-        specs = collected.body
-        is_form = any(isinstance(spec.marker, Form) for spec in specs)
-        if is_form and not all(isinstance(spec.marker, Form) for spec in specs):
-            raise TypeError(f"{qualname} mixes JSON body parameters with form parameters")
-        embed = len(specs) > 1 or bool(getattr(specs[0].marker, "embed", False))
-        media_type = getattr(specs[0].marker, "media_type", "application/json")
-        if any(isinstance(spec.marker, File) for spec in specs):
-            media_type = "multipart/form-data"
-        dependant.body = BodySpec(specs, embed=embed, form=is_form, media_type=media_type)
+            self.by_location[marker.location].append(spec)
+
+    def build(self, dependant: Dependant, convertors: Mapping[str, str]) -> None:
+        path_specs = dependant.path_specs = self.by_location["path"]
+        trusted = [spec for spec in path_specs if _trusted(spec, convertors)]
+        dependant.trusted_path = tuple((spec.name, spec.alias) for spec in trusted)
+        self.by_location["path"] = [spec for spec in path_specs if spec not in trusted]
+        for location, specs in self.by_location.items():
+            if not specs:
+                continue
+            if is_plain_text(specs):
+                dependant.groups.append(LocationGroup(location, specs, None))
+            elif (validate := location_validator(specs)) is not None:
+                dependant.groups.append(LocationGroup(location, specs, validate))
+            else:
+                model = model_for(f"{location.title()}Parameters", specs)
+                validate = model.__pydantic_validator__.validate_python
+                dependant.groups.append(LocationGroup(location, specs, validate, model))
+        dependant.groups.extend(self.model_groups)
+        if self.body:
+            specs = self.body
+            is_form = any(isinstance(spec.marker, Form) for spec in specs)
+            if is_form and not all(isinstance(spec.marker, Form) for spec in specs):
+                raise TypeError(f"{self.qualname} mixes JSON body parameters with form parameters")
+            embed = len(specs) > 1 or bool(getattr(specs[0].marker, "embed", False))
+            media_type = getattr(specs[0].marker, "media_type", "application/json")
+            if any(isinstance(spec.marker, File) for spec in specs):
+                media_type = "multipart/form-data"
+            dependant.body = BodySpec(specs, embed=embed, form=is_form, media_type=media_type)

@@ -1,8 +1,5 @@
-"""Validation errors in FastAPI's shape: what a 422 answer lists.
-
-Each error is ``{"type", "loc", "msg", "input", "ctx"?}`` with ``loc`` starting at the location
-(``"path"``, ``"query"``, ``"header"``, ``"cookie"`` or ``"body"``).
-"""
+"""Validation errors in FastAPI's shape, as a 422 answer lists them: ``{"type", "loc", "msg",
+"input", "ctx"?}``, ``loc`` starting at the location (``"query"``, ``"body"``, ...)."""
 
 from __future__ import annotations
 
@@ -27,11 +24,8 @@ __all__ = [
 def validation_errors(
     exc: ValidationError, prefix: tuple[str | int, ...], *, missing_input: bool = True
 ) -> list[dict[str, Any]]:
-    """pydantic's errors in FastAPI's shape, ``loc`` prefixed with the location.
-
-    ``missing_input`` keeps pydantic's input for a missing value (for bodies, the body); for
-    parameters FastAPI reports ``None``. Values that JSON cannot carry become text.
-    """
+    """pydantic's errors in FastAPI's shape, ``loc`` prefixed with the location; ``missing_input``
+    keeps the input of a missing value (for bodies; parameters report ``None``)."""
     result = []
     for error in exc.errors(include_url=False):
         item: dict[str, Any] = {
@@ -66,10 +60,7 @@ def body_errors(
     (validated again, stopping at each container's first bad item), or one ``too_many_errors``."""
     try:
         validator = spec.fail_fast_validator
-        if is_json:
-            validator.validate_json(body)
-        else:
-            validator.validate_python(body)
+        (validator.validate_json if is_json else validator.validate_python)(body)
     except ValidationError as first:
         if first.error_count() <= MAX_BODY_ERRORS:
             return validation_errors(first, ("body",))

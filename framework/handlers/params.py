@@ -1,19 +1,8 @@
 """The markers handlers use to say where a parameter comes from: declarations only.
 
-```python
-@app.get("/items/{item_id}")
-async def read(
-    item_id: Annotated[int, Path(ge=1)],
-    q: Annotated[str | None, Query(max_length=50)] = None,
-    user_agent: Annotated[str | None, Header()] = None,
-    db: Annotated[Session, Depends(get_db)],
-): ...
-```
-
-Both forms FastAPI accepts work: ``Annotated[T, Query(...)]`` and ``q: T = Query(...)``. The
-constraint options are pydantic's ``Field`` options; the compile step in
-:mod:`framework.handlers.compile` turns each marker into a pydantic field once, when the route is
-added.
+Both forms FastAPI accepts work: ``q: Annotated[str, Query(max_length=50)]`` and
+``q: str = Query(max_length=50)``. The constraints are pydantic's ``Field`` options;
+:mod:`framework.handlers.compile` turns each marker into a pydantic field when the route is added.
 """
 
 from __future__ import annotations
@@ -40,16 +29,16 @@ __all__ = [
 ]
 
 _Undefined: Any = PydanticUndefined
+# Param's own settings: its other arguments are pydantic ``Field`` options, passed on when given.
+_OWN = {"self", "default", "default_factory", "alias", "openapi_examples", "include_in_schema"}
 
 
 class Param:
-    """A request value with pydantic constraints. Use a subclass: :class:`Query`, :class:`Path`,
-    :class:`Header`, :class:`Cookie`, :class:`Body`, :class:`Form` or :class:`File`.
+    """A request value with pydantic constraints; use a subclass (:class:`Query`, :class:`Path`,
+    :class:`Header`, :class:`Cookie`, :class:`Body`, :class:`Form` or :class:`File`).
 
-    ``default`` (or ``default_factory``) makes it optional; ``alias`` is the name on the wire;
-    ``gt ge lt le multiple_of min_length max_length pattern strict allow_inf_nan max_digits
-    decimal_places`` constrain it; ``title description examples openapi_examples deprecated
-    include_in_schema json_schema_extra`` describe it in the OpenAPI document.
+    ``default`` (or ``default_factory``) makes it optional; ``alias`` is the name on the wire; the
+    ``Field`` options constrain it, ``openapi_examples`` and ``include_in_schema`` document it.
     """
 
     location = ""
@@ -80,6 +69,7 @@ class Param:
         include_in_schema: bool = True,
         json_schema_extra: dict[str, Any] | None = None,
     ) -> None:
+        given = dict(locals())  # the arguments alone
         if default is ...:
             default = _Undefined  # FastAPI's spelling of "required"
         self.default = default
@@ -91,27 +81,7 @@ class Param:
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
         self.constraints: dict[str, Any] = {
-            key: value
-            for key, value in {
-                "title": title,
-                "description": description,
-                "gt": gt,
-                "ge": ge,
-                "lt": lt,
-                "le": le,
-                "multiple_of": multiple_of,
-                "min_length": min_length,
-                "max_length": max_length,
-                "pattern": pattern,
-                "strict": strict,
-                "allow_inf_nan": allow_inf_nan,
-                "max_digits": max_digits,
-                "decimal_places": decimal_places,
-                "examples": examples,
-                "deprecated": deprecated,
-                "json_schema_extra": json_schema_extra,
-            }.items()
-            if value is not None
+            key: value for key, value in given.items() if key not in _OWN and value is not None
         }
 
     @property
@@ -182,8 +152,7 @@ class Body(Param):
         **options: Any,
     ) -> None:
         super().__init__(default, **options)
-        self.embed = embed
-        self.media_type = media_type
+        self.embed, self.media_type = embed, media_type
 
 
 class Form(Body):
@@ -211,11 +180,9 @@ class File(Form):
 class Depends:
     """A value computed by another callable, per request: ``db: Session = Depends(get_db)``.
 
-    ``dependency`` may be a function, an ``async def``, a class, or a callable instance; its own
-    parameters are resolved the same way, to any depth. A ``yield`` dependency's code after
-    ``yield`` runs once the response is sent (and sees the handler's exception, if any). Within
-    one request each dependency runs once, unless ``use_cache=False``. Without ``dependency``, the
-    annotated class itself is the dependency.
+    ``dependency`` (a function, ``async def``, class or callable instance; by default the annotated
+    class) has its own parameters resolved the same way. A ``yield`` dependency's code after
+    ``yield`` runs once the response is sent. Each runs once per request unless ``use_cache=False``.
     """
 
     def __init__(
@@ -247,10 +214,8 @@ class Security(Depends):
 
 
 class SecurityScopes:
-    """The OAuth2 scopes required by every :class:`Security` above a dependency.
-
-    ``scope_str`` is them space-separated, as in a ``WWW-Authenticate`` header.
-    """
+    """The OAuth2 scopes required by every :class:`Security` above a dependency; ``scope_str``
+    is them space-separated, as in a ``WWW-Authenticate`` header."""
 
     def __init__(self, scopes: Sequence[str] | None = None) -> None:
         self.scopes: list[str] = list(scopes or [])

@@ -1,27 +1,15 @@
 """A route's prepared request function: run the endpoint, then answer, in one place.
 
-:func:`prepare_http` composes, once per route (and again when ``dependency_overrides``
-change), one ``async def handle(scope, receive, send)`` from the steps the route needs. What the
-route declares is decided here, not per request:
-
-- an endpoint whose parameters are exactly the route's converted path parameters is called
-  with them: nothing to read, no plan to run;
-- any other endpoint runs its plan (:mod:`framework.handlers.run`), with an exit stack around
-  it when a ``yield`` dependency needs one;
-- the answer: a returned ``Response`` is sent as it is; anything else is serialised to JSON by
-  the route's serializer and sent as two messages, without a Response object, or given to the
-  route's ``response_class``. When a callable asked for the ``Response`` or ``BackgroundTasks``,
-  their headers, status and tasks are merged in.
-
-An exception raised before anything is sent is answered with the app's exception handlers; one
-without a handler goes on to the error boundary. :func:`prepare_websocket` does the same for a
-WebSocket endpoint, whose errors close the connection.
+:func:`prepare_http` decides once per route what a request does: :func:`_direct` or
+:func:`_planned`, then the answer (JSON sent without a Response object where it can). An
+exception before anything is sent goes to the app's exception handlers, else on up.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,12 +18,9 @@ from pydantic_core import from_json
 from framework.background import BackgroundTasks
 from framework.concurrency import run_in_threadpool
 from framework.exception_handlers import answer_websocket_error, answer_with_handler
-from framework.exceptions import (
-    RequestValidationError,
-    WebSocketRequestValidationError,
-)
+from framework.exceptions import RequestValidationError, WebSocketRequestValidationError
 from framework.handlers.plan import Plan
-from framework.handlers.read import Context
+from framework.handlers.read import Context, Limits
 from framework.handlers.run import Program, run
 from framework.handlers.serialize import ResponseSerializer
 from framework.http.forms import FormLimits
@@ -49,16 +34,14 @@ __all__ = ["Answering", "RequestFunction", "prepare_http", "prepare_websocket", 
 RequestFunction = Callable[[Scope, Receive, Send], Awaitable[None]]
 """What a route runs per request: an ASGI call."""
 Answer = Callable[[Any, Scope, Receive, Send, "Context | None"], Awaitable[None]]
-"""Turns what the endpoint returned into the sending of the answer (an awaitable). It raises
-before anything is sent when the value does not fit the response model."""
+"""What the endpoint returned -> the sending of the answer; raises if it does not fit the model."""
 
 _JSON_TYPE = (b"content-type", b"application/json")
 
 
 @dataclasses.dataclass(frozen=True)
 class Answering:
-    """How a route answers: its status, response class and serializer, and the limits of the
-    Request it makes."""
+    """How a route answers (status, response class, serializer) and the limits of its Request."""
 
     status_code: int
     response_class: type[Response]
@@ -70,7 +53,7 @@ class Answering:
 def prepare_http(plan: Plan, answering: Answering, path_names: tuple[str, ...]) -> RequestFunction:
     """The request function of an HTTP route whose endpoint's plan is ``plan``."""
     root = plan.root
-    endpoint = root.call if root.is_async else _in_thread(root.call)
+    endpoint = root.call if root.is_async else functools.partial(run_in_threadpool, root.call)
     steps = [step.dependant for step in plan.steps]
     # A Request is made for a callable that asks for one, and to parse a form.
     makes_request = plan.connects or any(body.form for body in plan.bodies)
@@ -84,10 +67,6 @@ def prepare_http(plan: Plan, answering: Answering, path_names: tuple[str, ...]) 
         return _direct(endpoint, answer)
     limits = (answering.max_body_size, answering.form_limits)
     return _planned(Program(plan), endpoint, answer, limits)
-
-
-def _in_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    return lambda **values: run_in_threadpool(function, **values)
 
 
 def _direct(endpoint: Callable[..., Awaitable[Any]], answer: Answer) -> RequestFunction:
@@ -110,7 +89,7 @@ def _planned(
     program: Program,
     endpoint: Callable[..., Awaitable[Any]],
     answer: Answer,
-    limits: tuple[int | None, FormLimits | None],
+    limits: Limits,
 ) -> RequestFunction:
     """An endpoint with values to read, dependencies to run, or both."""
     steps, arguments = program.steps, program.arguments
@@ -132,8 +111,8 @@ def _planned(
                 await ctx.connection.close()
 
     async def handle_with_exits(scope: Scope, receive: Receive, send: Send) -> None:
-        # ``yield`` dependencies: their code after ``yield`` runs once the answer is sent, and
-        # sees the endpoint's exception first if it raised.
+        # The code after a dependency's ``yield`` runs once the answer is sent, and sees the
+        # endpoint's exception first if it raised.
         ctx = Context(scope, receive, send, limits)
         replied = False
         try:
@@ -144,13 +123,11 @@ def _planned(
                 replied = True
                 await reply
         except Exception as exc:
-            if replied:  # the answer has started
-                raise
-            if not await answer_with_handler(exc, scope, receive, send, ctx.connection):
+            if replied or not await answer_with_handler(exc, scope, receive, send, ctx.connection):
                 raise
             return
         finally:
-            if ctx.connection is not None:  # the Request a step made
+            if ctx.connection is not None:
                 await ctx.connection.close()
         if not replied:
             raise RuntimeError(
@@ -162,17 +139,10 @@ def _planned(
     return handle_with_exits if program.plan.exits else handle
 
 
-# -- answers ----------------------------------------------------------------------------------------
-
-
 def _answer(answering: Answering, merged: bool) -> Answer:
-    """The route's answer to what its endpoint returned. ``merged``: a callable may have asked
-    for the ``Response`` or ``BackgroundTasks`` (merged into the answer), or made a ``Request``
-    (whose body a streaming answer must not take)."""
+    """The route's answer to what its endpoint returned (``merged``: see :func:`_merged_answer`)."""
     status = answering.status_code
-    if status < 200 or status in (204, 304):
-        plain = _empty_answer(status)
-    elif answering.response_class is JSONResponse:
+    if answering.response_class is JSONResponse and status >= 200 and status not in (204, 304):
         plain = _json_answer(answering.serializer, status)
     else:
         plain = _class_answer(answering)
@@ -195,18 +165,6 @@ async def send_json(send: Send, status: int, body: bytes, head: bool = False) ->
     headers = [(b"content-length", str(len(body)).encode("latin-1")), _JSON_TYPE]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body})
-
-
-def _empty_answer(status: int) -> Answer:
-    """1xx, 204 and 304 answers have no body: what the endpoint returned is not sent."""
-
-    def answer(
-        result: Any, scope: Scope, receive: Receive, send: Send, ctx: Context | None
-    ) -> Awaitable[None]:
-        response = result if isinstance(result, Response) else Response(status_code=status)
-        return response(scope, receive, send)
-
-    return answer
 
 
 def _class_answer(answering: Answering) -> Answer:
@@ -252,7 +210,7 @@ def _response(
     sub_response: Response | None,
     background: BackgroundTasks | None,
 ) -> Response:
-    """A Response object for ``result``, with what the callables set on theirs."""
+    """A Response for ``result`` (no body for 1xx, 204 and 304), with what callables set."""
     status = answering.status_code
     if sub_response is not None and sub_response.status_code:
         status = sub_response.status_code
@@ -273,27 +231,20 @@ def _response(
     return response
 
 
-# -- WebSockets -------------------------------------------------------------------------------------
-
-
 def prepare_websocket(plan: Plan) -> RequestFunction:
-    """The connection function of a WebSocket route whose endpoint's plan is ``plan``.
-
-    Parameters that do not validate close the socket with 1008; any other exception ends the
-    conversation as :func:`~framework.exception_handlers.answer_websocket_error` describes.
-    """
+    """The connection function of a WebSocket route whose endpoint's plan is ``plan``; errors
+    end the conversation (:func:`~framework.exception_handlers.answer_websocket_error`)."""
     program = Program(plan)
     endpoint = plan.root.call
 
     async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-        ctx = Context(scope, receive, send)
+        ctx = Context(scope, receive, send, (None, None))
         websocket = ctx.connection = WebSocket(scope, receive, send)
         try:
             async with contextlib.AsyncExitStack() as ctx.stack:
                 await endpoint(**await run(program, ctx))
         except RequestValidationError as exc:
-            error = WebSocketRequestValidationError(exc.errors())
-            await answer_websocket_error(error, websocket)
+            await answer_websocket_error(WebSocketRequestValidationError(exc.errors()), websocket)
         except Exception as exc:
             await answer_websocket_error(exc, websocket)
 

@@ -1,16 +1,12 @@
-"""Reading a request's values: the context one request's steps share, and the readers.
+"""Reading a request's values: the :class:`Context` one request's steps share, and the readers.
 
-A reader is made once per callable and location when a route is prepared: it knows the names it
-wants, picks them from the raw source (the query string's pairs, the raw header list, the
-cookies, the path parameters, the body or form), and validates them with the one validator built
-for that location. At request time a reader only picks and validates; what is parsed once (the
-query string, the cookies, the body) is kept on the :class:`Context` for the next reader.
+A reader, made once per callable and location, picks its values from the raw source and
+validates them with the location's one validator; what is parsed once stays on the context.
 """
 
 from __future__ import annotations
 
 import contextlib
-import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +16,7 @@ from pydantic_core import PydanticUndefined, from_json
 from framework.background import BackgroundTasks
 from framework.exceptions import RequestValidationError
 from framework.handlers.annotations import is_upload
-from framework.handlers.compile import BodySpec, Dependant, FieldSpec, LocationGroup
+from framework.handlers.compile import BodySpec, FieldSpec, LocationGroup
 from framework.handlers.errors import (
     MAX_BODY_ERRORS,
     body_errors,
@@ -35,18 +31,18 @@ from framework.http.requests import Request, parse_cookies, raw_header, read_bod
 from framework.http.responses import Response
 from framework.types import Receive, Scope, Send
 
-__all__ = ["Context", "Reader", "body_reader", "form_values", "location_reader"]
+__all__ = ["Context", "Reader", "body_reader", "form_values", "location_reader", "read_json_body"]
 
+Limits = tuple[int | None, FormLimits | None]
+"""A route's ``(max_body_size, form_limits)``, for the Request it makes."""
 Reader = Callable[["Context", dict[str, Any]], None]
 """Reads one callable's values of one location into ``values``; problems go to ``ctx.errors``."""
 
 
 class Context:
-    """What the steps of one request share: the ASGI call, the connection (a ``Request`` made
-    when first asked for, or the ``WebSocket``), the parsed query string and cookies, the body,
-    the errors found so far, the ``Response`` and ``BackgroundTasks`` handed to callables, and
-    the exit stack of ``yield`` dependencies. What few requests use keeps the class's default
-    until a step sets it: a context is made per request, so it must be cheap to make."""
+    """What the steps of one request share: the ASGI call, the connection, what was parsed, the
+    errors so far, the ``Response`` and ``BackgroundTasks`` handed out, the exit stack. One is made
+    per request, so what few requests use keeps the class's default until a step sets it."""
 
     __slots__ = (
         "__dict__",
@@ -66,37 +62,27 @@ class Context:
     sub_response: Response | None = None
     background: BackgroundTasks | None = None
 
-    def __init__(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        limits: tuple[int | None, FormLimits | None] = (None, None),
-    ) -> None:
+    def __init__(self, scope: Scope, receive: Receive, send: Send, limits: Limits) -> None:
         self.scope = scope
         self.receive = receive
         self.send = send
-        self.limits = limits  # the route's (max_body_size, form_limits), for its Request
+        self.limits = limits
         self.errors: list[dict[str, Any]] = []
-        self.connection: Any = None  # the Request (made when first asked for) or the WebSocket
+        self.connection: Any = None
         self.query: list[tuple[str, str]] | None = None
         self.body: Any = None
         self.json_body = True
 
     @property
     def request(self) -> Request:
-        """The request (of an HTTP route), created the first time a step asks for it."""
-        connection = self.connection
-        if connection is None:
-            max_body_size, form_limits = self.limits
-            connection = self.connection = Request(
-                self.scope,
-                self.receive,
-                self.send,
-                max_body_size=max_body_size,
-                form_limits=form_limits,
+        """The request, created the first time a step asks for it (a WebSocket route's socket)."""
+        if self.connection is None:
+            size, forms = self.limits
+            self.connection = Request(
+                self.scope, self.receive, self.send, max_body_size=size, form_limits=forms
             )
-        return typing.cast(Request, connection)
+        request: Request = self.connection
+        return request
 
     def response(self) -> Response:
         """The ``Response`` a callable asked for, to set headers, cookies or a status on."""
@@ -125,9 +111,6 @@ class Context:
         return body
 
 
-# -- path, query, header and cookie values --------------------------------------------------------
-
-
 def _cookie_map(ctx: Context) -> Any:
     cookies = ctx.cookies
     if cookies is None:
@@ -140,89 +123,61 @@ Collect = Callable[[Context], dict[str, Any]]
 
 
 def _collector(location: str, group: LocationGroup) -> Collect:
-    """The raw input of ``group``'s validator: each wanted value under the key the validator
-    reads (a ``list[...]`` parameter collects every repeated value; otherwise a repeated query
-    value keeps its last, a repeated header its first). A parameter model also gets every other
-    value of the location under its own name, so that its ``extra`` setting applies."""
+    """The raw input of ``group``'s validator, each wanted value under the key it reads."""
     keys = group.model_keys or {spec.alias: spec.alias for spec in group.specs}
     many = {spec.alias: spec.sequence for spec in group.specs}
-    # A field's own name (where it differs from its wire name) is not an extra value.
-    extras = None
-    if group.model_param is not None:
-        extras = {key for wire, key in keys.items() if key != wire}
+    not_extra = None
+    if group.model_param is not None:  # the location's other values too, for ``extra``
+        not_extra = {key for wire, key in keys.items() if key != wire}
     if location == "header":
-        return _header_collector(keys, many, extras)
+        byte_keys = {wire.encode("latin-1"): wire for wire in keys}
+
+        def collect_headers(ctx: Context) -> dict[str, Any]:
+            raw: dict[str, Any] = {}
+            others: list[tuple[str, str]] = []
+            for name, value in ctx.scope["headers"]:
+                wire = byte_keys.get(name)
+                if wire is None:
+                    if not_extra is not None:
+                        others.append((name.decode("latin-1"), value.decode("latin-1")))
+                elif many[wire]:
+                    raw.setdefault(keys[wire], []).append(value.decode("latin-1"))
+                elif keys[wire] not in raw:
+                    raw[keys[wire]] = value.decode("latin-1")
+            return _add_extras(raw, others, not_extra) if others else raw
+
+        return collect_headers
     if location == "query":
-        return _query_collector(keys, many, extras)
-    return _mapping_collector(
-        _cookie_map if location == "cookie" else _path_map, keys, many, extras
-    )
 
+        def collect_query(ctx: Context) -> dict[str, Any]:
+            raw: dict[str, Any] = {}
+            others: list[tuple[str, str]] = []
+            pairs = ctx.query
+            if pairs is None:
+                pairs = ctx.query = parse_query(ctx.scope.get("query_string", b""))
+            for name, value in pairs:
+                key = keys.get(name)
+                if key is None:
+                    if not_extra is not None:
+                        others.append((name, value))
+                elif many[name]:
+                    raw.setdefault(key, []).append(value)
+                else:
+                    raw[key] = value
+            return _add_extras(raw, others, not_extra) if others else raw
 
-def _header_collector(
-    keys: dict[str, str], many: dict[str, bool], extras: set[str] | None
-) -> Collect:
-    byte_keys = {wire.encode("latin-1"): wire for wire in keys}
+        return collect_query
+    source = _cookie_map if location == "cookie" else lambda ctx: ctx.scope["path_params"]
 
-    def collect(ctx: Context) -> dict[str, Any]:
-        raw: dict[str, Any] = {}
-        others: list[tuple[str, str]] = []
-        for name, value in ctx.scope["headers"]:
-            wire = byte_keys.get(name)
-            if wire is None:
-                if extras is not None:
-                    others.append((name.decode("latin-1"), value.decode("latin-1")))
-            elif many[wire]:
-                raw.setdefault(keys[wire], []).append(value.decode("latin-1"))
-            elif keys[wire] not in raw:
-                raw[keys[wire]] = value.decode("latin-1")
-        return _add_extras(raw, others, extras) if others else raw
-
-    return collect
-
-
-def _query_collector(
-    keys: dict[str, str], many: dict[str, bool], extras: set[str] | None
-) -> Collect:
-    def collect(ctx: Context) -> dict[str, Any]:
-        raw: dict[str, Any] = {}
-        others: list[tuple[str, str]] = []
-        pairs = ctx.query
-        if pairs is None:
-            pairs = ctx.query = parse_query(ctx.scope.get("query_string", b""))
-        for name, value in pairs:
-            key = keys.get(name)
-            if key is None:
-                if extras is not None:
-                    others.append((name, value))
-            elif many[name]:
-                raw.setdefault(key, []).append(value)
-            else:
-                raw[key] = value
-        return _add_extras(raw, others, extras) if others else raw
-
-    return collect
-
-
-def _mapping_collector(
-    source: Callable[[Context], Any],
-    keys: dict[str, str],
-    many: dict[str, bool],
-    extras: set[str] | None,
-) -> Collect:
     def collect(ctx: Context) -> dict[str, Any]:
         found = source(ctx)
         raw = {keys[w]: [found[w]] if many[w] else found[w] for w in keys if w in found}
-        if extras is not None:
+        if not_extra is not None:
             others = [(name, value) for name, value in found.items() if name not in keys]
-            return _add_extras(raw, others, extras)
+            return _add_extras(raw, others, not_extra)
         return raw
 
     return collect
-
-
-def _path_map(ctx: Context) -> Any:
-    return ctx.scope["path_params"]
 
 
 def _add_extras(
@@ -275,8 +230,7 @@ def location_reader(group: LocationGroup) -> Reader:
 
 
 def _text_reader(location: str, collect: Collect, specs: Sequence[FieldSpec]) -> Reader:
-    """A group of unconstrained text parameters: a value that is there (or has a default) is
-    valid as it is; a missing one is reported as pydantic reports it."""
+    """Unconstrained text parameters: valid when there (or defaulted), else reported missing."""
     fields = tuple((spec.name, spec.alias, spec.field.default) for spec in specs)
 
     def read(ctx: Context, values: dict[str, Any]) -> None:
@@ -291,16 +245,6 @@ def _text_reader(location: str, collect: Collect, specs: Sequence[FieldSpec]) ->
     return read
 
 
-# -- bodies -----------------------------------------------------------------------------------------
-
-
-def _is_json(content_type: bytes | None) -> bool:
-    if content_type is None or content_type == b"application/json":
-        return True
-    media = content_type.split(b";", 1)[0].strip().lower()
-    return media == b"application/json" or media.endswith(b"+json")
-
-
 async def read_json_body(*, ctx: Context, through_request: bool) -> None:
     """Read the whole body once, before any callable runs, for the JSON body readers: through
     the ``Request`` when a callable is handed one (it may ask for the body again), else
@@ -309,7 +253,10 @@ async def read_json_body(*, ctx: Context, through_request: bool) -> None:
         ctx.body = await ctx.request.body()
     else:
         ctx.body = await read_body(ctx.scope, ctx.receive, ctx.limits[0])
-    ctx.json_body = _is_json(raw_header(ctx.scope, b"content-type"))
+    content_type = raw_header(ctx.scope, b"content-type")
+    if content_type is not None and content_type != b"application/json":
+        media = content_type.split(b";", 1)[0].strip().lower()
+        ctx.json_body = media == b"application/json" or media.endswith(b"+json")
 
 
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -317,9 +264,8 @@ _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 async def form_values(*, ctx: Context, specs: Sequence[FieldSpec]) -> None:
     """Parse the form (once, before any callable runs) and keep the values ``specs`` want, by
-    alias: an empty field, or a file input with no file chosen, counts as not sent; a ``File``
-    parameter typed ``bytes`` gets the file's content. Another content type reads as an empty
-    form, so its fields are reported missing."""
+    alias: an empty field or file input counts as not sent, a ``File`` typed ``bytes`` gets the
+    content. Another content type reads as an empty form (its fields are reported missing)."""
     request = ctx.request
     content_type = (request.headers.get("content-type") or "").lower()
     form = ctx.form = await request.form() if content_type.startswith(_FORM_TYPES) else FormData()
@@ -406,20 +352,15 @@ def _missing_body(spec: BodySpec, ctx: Context, values: dict[str, Any]) -> None:
 
 
 def _retry_body(spec: BodySpec, ctx: Context, exc: ValidationError) -> Any:
-    """The body did not pass in JSON mode: validate it again as FastAPI does, parsed first and
-    then in Python mode, to report the same errors (and accept the rare value only Python mode
-    takes). Returns the validated value, or None with the errors recorded."""
+    """A body that failed in JSON mode, validated again parsed and in Python mode (as FastAPI)."""
     body: bytes = ctx.body
     if exc.error_count() > MAX_BODY_ERRORS:
         ctx.errors.extend(body_errors(spec, body, ctx.json_body, exc))
         return None
     data: Any = body
     if ctx.json_body:
-        not_json = any(
-            error["type"] == "json_invalid" and not error["loc"] for error in exc.errors()
-        )
         try:
-            if not_json:
+            if any(error["type"] == "json_invalid" and not error["loc"] for error in exc.errors()):
                 raise ValueError("not JSON")
             data = from_json(body)
         except ValueError:
@@ -442,11 +383,3 @@ def _retry_body(spec: BodySpec, ctx: Context, exc: ValidationError) -> Any:
                     item["input"] = None
         ctx.errors.extend(errors)
         return None
-
-
-def dependant_readers(dependant: Dependant) -> list[Reader]:
-    """Every reader of one callable, in the order they run: locations, then the body."""
-    readers = [location_reader(group) for group in dependant.groups]
-    if dependant.body is not None:
-        readers.append(body_reader(dependant.body))
-    return readers

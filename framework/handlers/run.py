@@ -1,12 +1,7 @@
-"""Running a plan: each callable gets its values, in order, and the handler's result comes out.
+"""Running a plan: each callable gets its values, in order, and the handler's arguments come out.
 
-A :class:`Program` is a :class:`~framework.handlers.plan.Plan` made runnable, once per route:
-for each step, a *gather* (its dependencies' results plus what its readers read and validate,
-see :mod:`framework.handlers.read`) and a *call* (awaited, in a worker thread, or entered into
-the exit stack for a ``yield`` dependency). When any callable has body parameters, reading the
-body is the first step. :func:`run` loops over the steps; every problem is collected, a callable
-whose values failed is not called, and all of them are raised together as one
-:class:`~framework.exceptions.RequestValidationError`.
+A :class:`Program` is a :class:`~framework.handlers.plan.Plan` made runnable, once per route;
+:func:`run` loops over its steps and raises every problem as one ``RequestValidationError``.
 """
 
 from __future__ import annotations
@@ -15,13 +10,10 @@ import contextlib
 import functools
 import typing
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 from framework.concurrency import run_in_threadpool
-from framework.exceptions import (
-    RequestValidationError,
-)
+from framework.exceptions import RequestValidationError
 from framework.handlers.compile import Dependant
 from framework.handlers.params import SecurityScopes
 from framework.handlers.plan import Plan, Step
@@ -38,23 +30,19 @@ from framework.types import UNSET
 __all__ = ["Program", "run"]
 
 Gather = Callable[[Context, list[Any]], "dict[str, Any] | None"]
-
-
-# -- steps ------------------------------------------------------------------------------------------
+Steps = tuple[tuple[Gather, Callable[..., Any], bool], ...]
 
 
 def _call(dependant: Dependant) -> tuple[Callable[..., Any], bool]:
-    """What a step calls with its values, and whether the result is a context manager to enter
-    into the exit stack (a ``yield`` dependency, whose code after ``yield`` runs once the answer
-    is sent). Sync callables run in a worker thread."""
-    function, manager = dependant.call, dependant.context_manager
+    """What a step calls (sync ones in a worker thread) and whether it enters the exit stack."""
+    manager = dependant.context_manager
     if manager is not None:
         if dependant.is_async:
             return manager, True
         return lambda **values: _Threaded(manager(**values)), True
     if dependant.is_async:
-        return function, False
-    return lambda **values: run_in_threadpool(function, **values), False
+        return dependant.call, False
+    return functools.partial(run_in_threadpool, dependant.call), False
 
 
 def _readers(step: Step) -> list[Reader]:
@@ -63,21 +51,16 @@ def _readers(step: Step) -> list[Reader]:
     readers = [location_reader(group) for group in dependant.groups]
     if dependant.body is not None:
         readers.append(body_reader(dependant.body))
+    scopes = list(step.scopes)
     for name, make in (
-        (dependant.connection_param, _connection),
+        (dependant.connection_param, lambda ctx: ctx.request),  # or the WebSocket
         (dependant.response_param, Context.response),
         (dependant.background_param, Context.tasks),
+        (dependant.scopes_param, lambda ctx: SecurityScopes(scopes)),
     ):
         if name is not None:
             readers.append(_injector(name, make))
-    if dependant.scopes_param is not None:
-        scopes = list(step.scopes)
-        readers.append(_injector(dependant.scopes_param, lambda ctx: SecurityScopes(scopes)))
     return readers
-
-
-def _connection(ctx: Context) -> Any:
-    return ctx.connection if ctx.connection is not None else ctx.request
 
 
 def _injector(name: str, make: Callable[[Context], Any]) -> Reader:
@@ -88,10 +71,7 @@ def _injector(name: str, make: Callable[[Context], Any]) -> Reader:
 
 
 def _gather(step: Step, offset: int, final: bool = False) -> Gather:
-    """The arguments of a step: its dependencies' results and what it reads; None when one of
-    them failed (the step is then not called, and the errors are kept for the answer), or, for
-    the ``final`` step (the handler), every problem found raised together.
-    ``offset``: the slots taken by steps before the plan's own (the body)."""
+    """A step's arguments, or None when one failed; the ``final`` step (the handler) raises."""
     inputs = tuple((name, slot + offset) for name, slot in step.inputs)
     # Path parameters whose converter already gave the declared type are passed on as they are.
     trusted = step.dependant.trusted_path
@@ -136,37 +116,23 @@ def _gather(step: Step, offset: int, final: bool = False) -> Gather:
     return gather
 
 
-def _body_step(plan: Plan) -> tuple[Gather, Callable[..., Any], bool] | None:
-    """Reading the body (or the form) once, before any callable runs, when one of them has
-    body parameters: a step whose only value is the context."""
-    if not plan.bodies:
-        return None
-    read = functools.partial(read_json_body, through_request=plan.connects)
-    if plan.bodies[0].form:
-        read = functools.partial(form_values, specs=[s for b in plan.bodies for s in b.specs])
-    return _the_context, read, False
-
-
-def _the_context(ctx: Context, results: list[Any]) -> dict[str, Any]:
-    return {"ctx": ctx}
-
-
 class Program:
-    """A plan in the form :func:`run` loops over: a (gather, call, enters) step per callable
-    before the handler (none when the handler has no dependencies and no body), and the
-    handler's own gather, ``arguments``. ``plan.exits``: whether a ``yield`` dependency needs
-    ``ctx.stack``."""
+    """A plan in the form :func:`run` loops over: ``steps``, a (gather, call, enters) step per
+    callable before the handler (and the body's), and ``arguments``, the handler's own gather."""
 
     __slots__ = ("arguments", "plan", "steps")
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        body = _body_step(plan)
-        offset = 0 if body is None else 1
+        offset = 1 if plan.bodies else 0
         steps = [(_gather(step, offset), *_call(step.dependant)) for step in plan.steps[:-1]]
-        if body is not None:
-            steps.insert(0, body)
-        self.steps: tuple[tuple[Gather, Callable[..., Any], bool], ...] = tuple(steps)
+        if plan.bodies:  # the body (or form) is read once, before any callable runs
+            read = functools.partial(read_json_body, through_request=plan.connects)
+            if plan.bodies[0].form:
+                specs = [spec for body in plan.bodies for spec in body.specs]
+                read = functools.partial(form_values, specs=specs)
+            steps.insert(0, (lambda ctx, results: {"ctx": ctx}, read, False))
+        self.steps: Steps = tuple(steps)
         #: The handler's arguments from the other steps' results; raises every problem found.
         self.arguments = typing.cast(
             Callable[[Context, list[Any]], dict[str, Any]],
@@ -175,9 +141,8 @@ class Program:
 
 
 async def run(program: Program, ctx: Context) -> dict[str, Any]:
-    """The one runner: each step before the handler gets its values and runs, in order; then
-    the handler's arguments. A callable whose values or dependencies failed is not called (its
-    result is ``UNSET``); the problems are raised together, with the handler's."""
+    """The one runner: each step before the handler gets its values and runs, in order (one whose
+    values failed is not called: ``UNSET``); then the handler's arguments, or every problem."""
     results: list[Any] = []
     append = results.append
     for gather, call, enters in program.steps:
@@ -200,10 +165,5 @@ class _Threaded:
     async def __aenter__(self) -> Any:
         return await run_in_threadpool(self.manager.__enter__)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool | None:
-        return await run_in_threadpool(self.manager.__exit__, exc_type, exc, traceback)
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await run_in_threadpool(self.manager.__exit__, *exc_info)

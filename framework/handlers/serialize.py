@@ -1,10 +1,8 @@
 """Turning what a handler returns into JSON bytes, with pydantic-core.
 
-:class:`ResponseSerializer` is built once per route from its ``response_model`` (or return
-annotation): a value is validated against the model (read from attributes, so another model, a
-dataclass or an ORM object with the same fields works) and serialised by the model's schema, so
-fields the model does not declare (a password) never leave. A value that does not fit is a
-:class:`~framework.exceptions.ResponseValidationError`, a server error, never a silent send.
+A value is validated against the route's model (from attributes: an ORM object with the same
+fields works) and serialised by its schema, so undeclared fields (a password) never leave; one
+that does not fit is a :class:`~framework.exceptions.ResponseValidationError`, a server error.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from pydantic_core import to_json as _core_to_json
 
 from framework.encoders import IncEx
 from framework.exceptions import ResponseValidationError
-from framework.handlers.annotations import is_class
+from framework.handlers.annotations import is_class, is_subclass
 from framework.handlers.validators import shared_adapter
 from framework.http.responses import Response
 
@@ -45,17 +43,9 @@ _UNCONSTRAINED: dict[Any, type] = {
 }
 
 
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
 def _no_model(annotation: Any) -> bool:
-    return annotation in (inspect.Signature.empty, Any, None, type(None)) or (
-        is_class(annotation) and issubclass(annotation, Response)
+    return annotation in (inspect.Signature.empty, Any, None, type(None)) or is_subclass(
+        annotation, Response
     )
 
 
@@ -68,11 +58,8 @@ def _unresolved_annotation(annotation: str | None) -> RuntimeError:
 
 
 class ResponseSerializer:
-    """Validates and serialises a route's return values (built once per route).
-
-    Options as FastAPI's ``response_model_*``: ``include``, ``exclude``, ``by_alias`` (True),
-    ``exclude_unset``, ``exclude_defaults``, ``exclude_none``.
-    """
+    """Validates and serialises a route's return values, with the options of FastAPI's
+    ``response_model_*`` (``include``, ``exclude``, ``by_alias``, ``exclude_unset``, ...)."""
 
     def __init__(
         self,
@@ -86,11 +73,11 @@ class ResponseSerializer:
         exclude_none: bool = False,
         namespace: Mapping[str, Any] | None = None,
     ) -> None:
-        # Where names in a return annotation are looked up (the handler's module): a model
-        # declared further down the module is found once it exists.
+        # Where names in a return annotation are looked up: the handler's module's own dict (not
+        # a copy), so that a model declared further down the module is found once it exists.
         self.namespace: dict[str, Any] = (
             namespace if isinstance(namespace, dict) else dict(namespace or {})
-        )  # the module's own dict (not a copy): names defined later show up in it
+        )
         self._unresolved = model if isinstance(model, str) else None
         if self._unresolved is not None:
             model = self._evaluate(self._unresolved)
@@ -103,43 +90,32 @@ class ResponseSerializer:
             "exclude_defaults": exclude_defaults,
             "exclude_none": exclude_none,
         }
-        self._adapter: TypeAdapter[Any] | None = None
-        # Passed to pydantic-core's serializer: only what differs from its defaults.
-        self._dump_options: dict[str, Any] = {"by_alias": by_alias, "warnings": False}
-        self._dump_options.update(
-            (key, value)
-            for key, value in self.options.items()
-            if key != "by_alias" and value not in (None, False)
+        # Values of the model's own class are already valid: serialised without validating.
+        trusted = is_subclass(model, BaseModel) or (
+            is_class(model) and dataclasses.is_dataclass(model)
         )
-        # Values of the model's own class are already valid: serialise without validating.
-        self._trusted_class = (
-            model
-            if is_class(model)
-            and (issubclass(model, BaseModel) or dataclasses.is_dataclass(model))
-            and not (exclude_unset or exclude_defaults)
-            else None
-        )
+        self._trusted_class = model if trusted and not (exclude_unset or exclude_defaults) else None
         self.serialize: Callable[[Any], bytes] = self._build()
 
     def _build(self) -> Callable[[Any], bytes]:
         if self._unresolved is not None:
             return self._deferred
-        container = _UNCONSTRAINED.get(self.model) if _hashable(self.model) else None
-        if container is not None and not any(
-            self.options[k] for k in ("include", "exclude", "exclude_none")
-        ):
+        options = self.options
+        filtered = any(options[key] for key in ("include", "exclude", "exclude_none"))
+        try:
+            container = _UNCONSTRAINED.get(self.model)
+        except TypeError:  # an unhashable annotation
+            container = None
+        if container is not None and not filtered:
             # dict[str, Any], list[Any] and the like: the only check is the container's type.
-            return self._container_checker(container)
+            return _container_checker(container)
         if self.model is None:
-            options = self.options
-            if not any(options[k] for k in ("include", "exclude", "exclude_none")):
+            if not filtered:
                 return to_json
-            return self._plain
+            keys = ("include", "exclude", "by_alias", "exclude_none")
+            return functools.partial(to_json, **{key: options[key] for key in keys})
         adapter = self._make_adapter()
-        if adapter is None:
-            return self._deferred
-        self._use(adapter)
-        return self._usual() or self._typed
+        return self._deferred if adapter is None else self._checked(adapter)
 
     def _evaluate(self, annotation: str) -> Any:
         """The object a string annotation names, or None while a name in it is undefined."""
@@ -149,11 +125,6 @@ class ResponseSerializer:
             return None
         self._unresolved = None
         return value
-
-    def _use(self, adapter: TypeAdapter[Any]) -> None:
-        self._adapter = adapter
-        self._validate = adapter.validator.validate_python
-        self._to_json = adapter.serializer.to_json
 
     def _make_adapter(self) -> TypeAdapter[Any] | None:
         try:
@@ -173,34 +144,6 @@ class ResponseSerializer:
                 return None
         return adapter
 
-    def _container_checker(self, container: type) -> Callable[[Any], bytes]:
-        def serialize(value: Any) -> bytes:
-            if not isinstance(value, container):
-                raise ResponseValidationError(
-                    [
-                        {
-                            "type": f"{container.__name__}_type",
-                            "loc": ["response"],
-                            "msg": f"Input should be a valid {container.__name__}",
-                            "input": value,
-                        }
-                    ],
-                    body=value,
-                )
-            return to_json(value)
-
-        return serialize
-
-    def _plain(self, value: Any) -> bytes:
-        options = self.options
-        return to_json(
-            value,
-            include=options["include"],
-            exclude=options["exclude"],
-            by_alias=options["by_alias"],
-            exclude_none=options["exclude_none"],
-        )
-
     def _deferred(self, value: Any) -> bytes:
         if self._unresolved is not None:
             self.model = self._evaluate(self._unresolved)
@@ -210,18 +153,23 @@ class ResponseSerializer:
         if adapter is None:
             # Sending the value unchecked could leak what the model is there to filter out.
             raise _unresolved_annotation(repr(self.model))
-        self._use(adapter)
-        self.serialize = self._usual() or self._typed
+        self.serialize = self._checked(adapter)
         return self.serialize(value)
 
-    def _usual(self) -> Callable[[Any], bytes] | None:
-        """:meth:`_typed` for the usual options (none but ``by_alias``) as a closure: the same
-        steps without attribute lookups or a keyword dict per call. None for other options."""
-        if set(self._dump_options) != {"by_alias", "warnings"}:
-            return None
-        validate, to_json, trusted = self._validate, self._to_json, self._trusted_class
-        by_alias: bool = self._dump_options["by_alias"]
-        report = self.validate
+    def _checked(self, adapter: TypeAdapter[Any]) -> Callable[[Any], bytes]:
+        """Validate, then serialise with pydantic-core directly (TypeAdapter's wrapper is slow)."""
+        options, trusted, report = self.options, self._trusted_class, self.validate
+        self._validate = adapter.validator.validate_python
+        validate: Callable[..., Any] = self._validate
+        if options["exclude_unset"] or options["exclude_defaults"]:
+            # Through :meth:`validate`, which keeps what a model value left unset.
+            validate = lambda value, from_attributes: report(value)  # noqa: E731
+        to_json: Callable[..., bytes] = adapter.serializer.to_json
+        by_alias: bool = options["by_alias"]
+        others = {key: value for key, value in options.items() if value not in (None, False)}
+        others.pop("by_alias", None)
+        if others:
+            to_json = functools.partial(to_json, **others)
 
         def serialize(value: Any) -> bytes:
             if trusted is None or not isinstance(value, trusted):
@@ -230,25 +178,9 @@ class ResponseSerializer:
                 except PydanticValidationError:
                     report(value)  # raises ResponseValidationError
                     raise
-            serialized: bytes = to_json(value, by_alias=by_alias, warnings=False)
-            return serialized
+            return to_json(value, by_alias=by_alias, warnings=False)
 
         return serialize
-
-    def _typed(self, value: Any) -> bytes:
-        trusted = self._trusted_class
-        if trusted is None or not isinstance(value, trusted):
-            options = self.options
-            if options["exclude_unset"] or options["exclude_defaults"]:
-                value = self.validate(value)
-            else:
-                try:  # validate's work, without its call in the common case
-                    value = self._validate(value, from_attributes=True)
-                except PydanticValidationError:
-                    value = self.validate(value)  # raises ResponseValidationError
-        # pydantic-core's serializer directly: TypeAdapter's wrapper costs as much again.
-        serialized: bytes = self._to_json(value, **self._dump_options)
-        return serialized
 
     def validate(self, value: Any) -> Any:
         """``value`` checked against the model; ResponseValidationError if it does not fit."""
@@ -265,13 +197,18 @@ class ResponseSerializer:
         try:
             return self._validate(value, from_attributes=True)
         except PydanticValidationError as exc:
-            errors = [
-                {
-                    "type": error["type"],
-                    "loc": ["response", *error["loc"]],
-                    "msg": error["msg"],
-                    "input": error["input"],
-                }
-                for error in exc.errors(include_url=False)
-            ]
+            found = exc.errors(include_url=False, include_context=False)
+            errors = [{**error, "loc": ["response", *error["loc"]]} for error in found]
             raise ResponseValidationError(errors, body=value) from None
+
+
+def _container_checker(container: type) -> Callable[[Any], bytes]:
+    def serialize(value: Any) -> bytes:
+        if not isinstance(value, container):
+            name = container.__name__
+            message = f"Input should be a valid {name}"
+            error = {"type": f"{name}_type", "loc": ["response"], "msg": message, "input": value}
+            raise ResponseValidationError([error], body=value)
+        return to_json(value)
+
+    return serialize

@@ -1,8 +1,5 @@
-"""The pydantic validators of parameters, bodies and response models, shared between routes.
-
-Building a validator is the slow part of adding a route, and routes that declare the same
-parameters or models can use the same one: each builder here is cached by what it validates.
-"""
+"""The pydantic validators of parameters, bodies and response models, each builder cached by
+what it validates, so that routes declaring the same ones share them (building is slow)."""
 
 from __future__ import annotations
 
@@ -19,6 +16,7 @@ from pydantic_core import PydanticUndefined, SchemaValidator, core_schema
 from framework.handlers.params import Param
 
 _CONFIG = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
+_TEXT_TYPES: tuple[Any, ...] = (str, Any, str | None)
 Validate = Callable[[dict[str, Any]], Any]
 """A validator: the raw values of a location in, the validated ones (a dict or a model) out."""
 
@@ -37,24 +35,16 @@ class FieldSpec:
 
     @property
     def required(self) -> bool:
+        """Whether the request must carry the value."""
         return self.field.is_required()
 
 
+@dataclasses.dataclass(frozen=True)
 class _Same:
-    """``value`` compared by ``key`` alone, so that routes declaring the same types share what
-    was built for them (the value itself, a class or FieldInfo, compares by identity)."""
+    """``value`` (a class or FieldInfo: compared by identity) compared by ``key`` alone."""
 
-    __slots__ = ("key", "value")
-
-    def __init__(self, key: Any, value: Any) -> None:
-        self.key = key
-        self.value = value
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Same) and self.key == other.key
+    key: Any
+    value: Any = dataclasses.field(compare=False)
 
 
 def _same_specs(specs: Sequence[FieldSpec]) -> _Same:
@@ -62,6 +52,12 @@ def _same_specs(specs: Sequence[FieldSpec]) -> _Same:
     # validators by identity); the annotation object itself tells types apart.
     key = tuple((spec.annotation, repr(spec.field)) for spec in specs)
     return _Same(key, tuple(specs))
+
+
+def annotated(base: Any, *metadata: Any) -> Any:
+    """``Annotated[base, *metadata]`` built at run time (``base`` itself without metadata)."""
+    arguments = (base, *metadata)
+    return typing.cast(Any, Annotated)[arguments] if metadata else base
 
 
 def shared_adapter(annotation: Any) -> TypeAdapter[Any]:
@@ -88,20 +84,32 @@ def _adapter(same: _Same) -> TypeAdapter[Any]:
 
 
 def is_plain_text(specs: Sequence[FieldSpec]) -> bool:
-    """Whether validating ``specs`` is only "the value is there": each one a single value,
-    typed ``str`` (optional or not) or ``Any``, without constraints or a default factory."""
-    return all(map(_plain_text, specs))
+    """Whether validating ``specs`` is only "the value is there": each one a single value (not
+    of the path), typed ``str`` (optional or not) or ``Any``, without constraints or a factory."""
+    return all(
+        not spec.sequence
+        and spec.annotation in _TEXT_TYPES
+        and not spec.field.metadata
+        and spec.field.default_factory is None
+        and type(spec.field.default) in (type(PydanticUndefined), type(None), str)
+        and spec.marker.location != "path"
+        for spec in specs
+    )
 
 
 def location_validator(specs: Sequence[FieldSpec]) -> Validate | None:
     """One validator for a location's plain parameters, returning a dict of ``f0, f1, ...``,
-    composed from each parameter's own schema (shared between routes; far cheaper to build than
-    a model class). None when a parameter needs what only a model gives (alias choices, a
-    discriminator, recursive types)."""
+    composed from each parameter's own schema (far cheaper to build than a model class). None
+    when a parameter needs what only a model gives (alias choices, a discriminator, recursive
+    types)."""
+    return _cached(_composed, _same_specs(specs))  # type: ignore[no-any-return]
+
+
+def _cached(builder: Any, *key: Any) -> Any:
     try:
-        return _composed(_same_specs(specs))
-    except TypeError:  # an unhashable annotation
-        return _composed.__wrapped__(_same_specs(specs))
+        return builder(*key)
+    except TypeError:  # an unhashable annotation: built for this route alone
+        return builder.__wrapped__(*key)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -113,10 +121,7 @@ def _composed(same: _Same) -> Validate | None:
         alias = field.validation_alias or field.alias or spec.alias
         if not isinstance(alias, str) or field.discriminator is not None:
             return None
-        annotation: Any = spec.annotation
-        if field.metadata:
-            arguments = (annotation, *field.metadata)
-            annotation = typing.cast(Any, Annotated)[arguments]
+        annotation = annotated(spec.annotation, *field.metadata)
         try:
             adapter = shared_adapter(annotation)
         except Exception:
@@ -129,9 +134,8 @@ def _composed(same: _Same) -> Validate | None:
             default: dict[str, Any] = {"default": field.default}
             if field.default_factory is not None:
                 default = {"default_factory": field.default_factory}
-            validate_default = bool(field.validate_default)
             schema = core_schema.with_default_schema(
-                schema, validate_default=validate_default, **default
+                schema, validate_default=bool(field.validate_default), **default
             )
         fields[f"f{index}"] = core_schema.typed_dict_field(
             schema, required=required, validation_alias=alias
@@ -140,29 +144,10 @@ def _composed(same: _Same) -> Validate | None:
     return SchemaValidator(schema).validate_python
 
 
-_TEXT_TYPES: tuple[Any, ...] = (str, Any, str | None)
-
-
-def _plain_text(spec: FieldSpec) -> bool:
-    field = spec.field
-    default = field.default
-    return (
-        not spec.sequence
-        and spec.annotation in _TEXT_TYPES
-        and not field.metadata
-        and field.default_factory is None
-        and (default is PydanticUndefined or default is None or type(default) is str)
-        and spec.marker.location != "path"
-    )
-
-
 def model_for(name: str, specs: Sequence[FieldSpec]) -> type[BaseModel]:
     """A model class validating ``specs`` (body parameters, or location parameters that need
     one), shared by routes that declare the same ones."""
-    try:
-        return _model(name, _same_specs(specs))
-    except TypeError:  # an unhashable annotation
-        return _model.__wrapped__(name, _same_specs(specs))
+    return _cached(_model, name, _same_specs(specs))  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -200,9 +185,8 @@ def fail_fast_schema(schema: Any) -> Any:
 
 
 def _without_classes(schema: dict[str, Any]) -> dict[str, Any]:
-    """pydantic-core reuses the validator a model, dataclass or typed dict already has when a
-    schema names its class, which would ignore any change below it: validate their fields
-    instead (without the validators that expect an instance of the class)."""
+    """The fields of a model, dataclass or typed dict, whose named class's own validator would
+    ignore any change below it."""
     ref = schema.get("ref")
     kind = schema.get("type")
     inner: Any = schema.get("schema")

@@ -1,19 +1,11 @@
-"""Routing: path templates, routes and the router (``from framework.routing import APIRouter``).
-
-``paths`` compiles templates and indexes them; ``route`` holds the HTTP and WebSocket routes;
-``mount`` serves another ASGI app under a prefix; ``router`` finds the route for a request.
+"""Routing (``from framework.routing import APIRouter``): ``paths`` (templates and their index),
+``route`` (HTTP and WebSocket routes), ``mount`` (an ASGI app under a prefix), ``router``.
 """
 
 from framework.routing.mount import Mount
-from framework.routing.route import (
-    UNSET,
-    BaseRoute,
-    NoMatchFound,
-    Route,
-    RouteOptions,
-    WebSocketRoute,
-)
+from framework.routing.route import BaseRoute, NoMatchFound, Route, RouteOptions, WebSocketRoute
 from framework.routing.router import RouteDecorators, Router, route_path
+from framework.types import UNSET
 
 APIRouter = Router
 """FastAPI's name for a :class:`Router`."""

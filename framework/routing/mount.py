@@ -16,13 +16,10 @@ __all__ = ["Mount"]
 class Mount(BaseRoute):
     """Any ASGI app under a path prefix: ``Mount("/static", StaticFiles(...), name="static")``.
 
-    Requests for ``/static`` and below go to ``app`` with ``root_path`` extended by the prefix,
-    as the ASGI spec asks (``path`` stays the full path), so a mounted :class:`~framework.App`
-    routes on the rest of the path and builds its URLs and redirects under the prefix. The
-    mounted app's lifespan is not run: only the outermost app receives lifespan events.
-
-    Routes declared on the app itself are tried before mounts; mounts are tried in the order
-    they were added. ``/static`` alone is redirected to ``/static/``.
+    Requests for ``/static`` and below go to ``app`` with ``root_path`` extended by the prefix
+    (``path`` stays the full path, as ASGI asks); ``/static`` alone is redirected to ``/static/``.
+    The app's own routes are tried first, then mounts in the order added. Only the outermost app
+    runs a lifespan.
     """
 
     def __init__(self, path: str, app: Any, name: str | None = None) -> None:
@@ -31,9 +28,7 @@ class Mount(BaseRoute):
             raise ValueError("A mount path must start with '/'")
         if "{" in path:
             raise ValueError("Mount paths with parameters are not supported")
-        self.path = path
-        self.app = app
-        self.name = name or ""
+        self.path, self.app, self.name = path, app, name or ""
         self.template = PathTemplate.compile(path + "/{path:path}")
 
     @property
@@ -55,15 +50,10 @@ class Mount(BaseRoute):
         they are)."""
         if self.name and name == self.name and set(params) == {"path"}:
             return URLPath(self.path + "/" + str(params["path"]).lstrip("/"))
-        if self.name:
-            if not name.startswith(self.name + ":"):
-                raise NoMatchFound(name, params)
-            inner = name[len(self.name) + 1 :]
-        else:
-            inner = name
         lookup = getattr(self.app, "url_path_for", None)
-        if lookup is None:
+        if lookup is None or (self.name and not name.startswith(self.name + ":")):
             raise NoMatchFound(name, params)
+        inner = name[len(self.name) + 1 :] if self.name else name
         try:
             return URLPath(self.path + lookup(inner, **params))
         except NoMatchFound:
@@ -78,7 +68,6 @@ class Mount(BaseRoute):
             )
             return
         root_path = scope.get("root_path", "")
-        child = dict(scope)
-        child["root_path"] = root_path + self.path
+        child = {**scope, "root_path": root_path + self.path}
         child.setdefault("app_root_path", root_path)
         await self.app(child, receive, send)

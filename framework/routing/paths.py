@@ -1,13 +1,6 @@
-"""Path templates and the index that matches request paths against them.
-
-A template such as ``/items/{item_id:int}`` is compiled once, when its route is added, into a list
-of segment matchers. The :class:`PathIndex` keeps templates without parameters in a dict (one
-lookup for a hit) and the others in a segment trie, so the cost of a hit depends on the depth of
-the path, not on the number of routes.
-
-Precedence is by specificity, segment by segment: a literal segment beats a parameter, a parameter
-beats ``{x:path}``; among parameters at the same place, the one declared first wins.
-"""
+"""Path templates and the index (a dict, and a segment trie for templates with parameters) that
+matches request paths against them. Precedence is segment by segment: a literal beats a
+parameter, which beats ``{x:path}``; at the same place, the first declared wins."""
 
 from __future__ import annotations
 
@@ -22,11 +15,8 @@ _T = TypeVar("_T")
 
 
 class Convertor:
-    """Turns one path segment into a value and back.
-
-    ``regex`` is used inside segments that mix text and parameters (``{name}.{ext}``);
-    :meth:`match` is the fast test of a whole segment.
-    """
+    """Turns one path segment into a value and back: :meth:`match` tests a whole segment, ``regex``
+    is used inside segments that mix text and parameters (``{name}.{ext}``)."""
 
     name = ""
     regex = ""
@@ -59,7 +49,7 @@ class StringConvertor(Convertor):
     regex = "[^/]+"
 
     def match(self, segment: str) -> Any:
-        return segment if segment else None
+        return segment or None
 
 
 class IntegerConvertor(Convertor):
@@ -69,9 +59,7 @@ class IntegerConvertor(Convertor):
     regex = "[0-9]+"
 
     def match(self, segment: str) -> Any:
-        if segment.isascii() and segment.isdigit():
-            return int(segment)
-        return None
+        return int(segment) if segment.isascii() and segment.isdigit() else None
 
     def convert(self, text: str) -> Any:
         return int(text)
@@ -124,16 +112,8 @@ class PathConvertor(Convertor):
         return str(value)
 
 
-CONVERTORS: dict[str, Convertor] = {
-    c.name: c
-    for c in (
-        StringConvertor(),
-        IntegerConvertor(),
-        FloatConvertor(),
-        UUIDConvertor(),
-        PathConvertor(),
-    )
-}
+CONVERTORS: dict[str, Convertor] = {kind.name: kind() for kind in Convertor.__subclasses__()}
+"""The converters a template can name, by name (``{x:int}``)."""
 
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?}")
 
@@ -170,11 +150,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class PathTemplate:
-    """A compiled path template.
-
-    ``PathTemplate.compile("/items/{id:int}").param_names == ("id",)``; ``is_static`` is true for a
-    template without parameters.
-    """
+    """A compiled path template: ``PathTemplate.compile("/items/{id:int}").param_names == ("id",)``;
+    ``is_static`` for a template without parameters."""
 
     path: str
     segments: tuple[Segment, ...]
@@ -237,19 +214,21 @@ def _compile_segment(text: str, path: str) -> Segment:
         pattern += re.escape(text[position : match.start()]) + f"({convertor.regex})"
         position = match.end()
     pattern += re.escape(text[position:])
-    if "{" in _PARAM.sub("", text) or "}" in _PARAM.sub("", text):
+    leftover = _PARAM.sub("", text)
+    if "{" in leftover or "}" in leftover:
         raise ValueError(f"Malformed parameter in path {path!r}")
     return Segment(names=names, convertors=tuple(convertors), pattern=re.compile(pattern))
+
+
+_Edge = tuple[Segment, Callable[[str], Any] | None, "_Node[_T]"]
 
 
 @dataclass(eq=False)
 class _Node(Generic[_T]):
     static: dict[str, _Node[_T]] = field(default_factory=dict)
     # Parameter edges: (segment, the convertor's match for a one-parameter segment or None, child)
-    params: list[tuple[Segment, Callable[[str], Any] | None, _Node[_T]]] = field(
-        default_factory=list
-    )
-    paths: list[tuple[Segment, None, _Node[_T]]] = field(default_factory=list)
+    params: list[_Edge[_T]] = field(default_factory=list)
+    paths: list[_Edge[_T]] = field(default_factory=list)  # {x:path} edges
     value: _T | None = None
     template: PathTemplate | None = None
 
@@ -259,12 +238,8 @@ Match = tuple[_T, dict[str, Any]]
 
 
 class PathIndex(Generic[_T]):
-    """Maps path templates to values (here: per-method route tables) and finds them for a path.
-
-    ``index.setdefault(template, factory)`` stores or returns the value of a template;
-    ``index.find(path)`` returns the first :class:`Match` in precedence order, and
-    ``index.find_all(path)`` all of them (for 405 answers and method fallbacks).
-    """
+    """Maps path templates to values (here: per-method route tables) and finds them for a path:
+    ``setdefault(template, factory)`` stores or returns a template's value."""
 
     def __init__(self) -> None:
         self._static: dict[str, _T] = {}
@@ -272,10 +247,9 @@ class PathIndex(Generic[_T]):
 
     def setdefault(self, template: PathTemplate, factory: Callable[[], _T]) -> _T:
         if template.is_static:
-            value = self._static.get(template.path)
-            if value is None:
-                value = self._static[template.path] = factory()
-            return value
+            if template.path not in self._static:
+                self._static[template.path] = factory()
+            return self._static[template.path]
         node = self._root
         for segment in template.segments:
             node = self._child(node, segment)
@@ -287,23 +261,14 @@ class PathIndex(Generic[_T]):
     @staticmethod
     def _child(node: _Node[_T], segment: Segment) -> _Node[_T]:
         if segment.literal is not None:
-            static = node.static.get(segment.literal)
-            if static is None:
-                static = node.static[segment.literal] = _Node()
-            return static
-        if segment.is_path:
-            for existing_segment, _, existing in node.paths:
-                if existing_segment.key == segment.key:
-                    return existing
-            child: _Node[_T] = _Node()
-            node.paths.append((segment, None, child))
-            return child
-        for existing_segment, _, existing in node.params:
+            return node.static.setdefault(segment.literal, _Node())
+        edges = node.paths if segment.is_path else node.params
+        for existing_segment, _, existing in edges:
             if existing_segment.key == segment.key:
                 return existing
-        child = _Node()
-        single = segment.convertors[0].match if segment.pattern is None else None
-        node.params.append((segment, single, child))
+        child: _Node[_T] = _Node()
+        one = segment.pattern is None and not segment.is_path
+        edges.append((segment, segment.convertors[0].match if one else None, child))
         return child
 
     def find(self, path: str) -> Match[_T] | None:
@@ -331,11 +296,7 @@ def _search(
     found: list[Match[_T]],
     first: bool,
 ) -> bool:
-    """Depth first from ``node`` at ``parts[index]``, the most specific edge first (a literal,
-    then parameters in the order they were declared, then ``{x:path}`` with the longest tail
-    first, as the regex ``.*`` would take it), adding each template that matches to ``found``;
-    True once one is found when only the ``first`` is wanted. Where a segment leaves one way on,
-    the walk just takes it; it branches (and backtracks) only where several edges could match."""
+    """Add the matches below ``node`` to ``found``, best first; True once one is, if ``first``."""
     end = len(parts)
     while index < end:
         part = parts[index]
@@ -371,7 +332,7 @@ def _search(
             if _search(child, parts, index + 1, values, found, first):
                 return True
         for _, _, child in paths:
-            for stop in range(end, index, -1):
+            for stop in range(end, index, -1):  # the longest tail first, as ``.*`` would take it
                 del values[mark:]
                 values.append("/".join(parts[index:stop]))
                 if _search(child, parts, stop, values, found, first):

@@ -1,9 +1,5 @@
-"""Routes: a path template and the prepared request function of the endpoint behind it.
-
-A :class:`Route` reads its endpoint's signature once (:mod:`framework.handlers.compile`) and
-composes its request function (:func:`~framework.handlers.pipeline.prepare_http`); the router
-calls ``route.handle(scope, receive, send)`` for each request that matches. :meth:`Route.prepare`
-composes it again, for ``app.dependency_overrides`` or the limits of the router it joins.
+"""Routes: a path template and the prepared request function, ``route.handle``, of the endpoint
+behind it; :meth:`Route.prepare` composes it again when ``app.dependency_overrides`` change.
 """
 
 from __future__ import annotations
@@ -18,18 +14,13 @@ from typing_extensions import TypedDict, Unpack
 
 from framework.exception_handlers import answer_websocket_error
 from framework.handlers.annotations import is_class, signature_hints
-from framework.handlers.compile import compile_dependant, embed_shared_body
-from framework.handlers.pipeline import (
-    Answering,
-    RequestFunction,
-    prepare_http,
-    prepare_websocket,
-)
+from framework.handlers.compile import Dependant, compile_dependant, embed_shared_body
+from framework.handlers.pipeline import Answering, RequestFunction, prepare_http, prepare_websocket
 from framework.handlers.plan import Plan
 from framework.handlers.serialize import ResponseSerializer
 from framework.http.datastructures import URLPath
 from framework.http.forms import FormLimits
-from framework.http.requests import Request
+from framework.http.requests import HTTPConnection, Request
 from framework.http.responses import JSONResponse, Response
 from framework.http.websockets import WebSocket
 from framework.routing.paths import PathTemplate
@@ -93,8 +84,7 @@ class BaseRoute:
 
 
 def _without_responses(annotation: Any) -> Any:
-    """``Item | RedirectResponse`` -> ``Item``: a returned Response is sent as it is, anything
-    else is still checked and filtered by the rest of the annotation."""
+    """``Item | RedirectResponse`` -> ``Item``: a returned Response is sent as it is."""
     if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
         return annotation
     args = typing.get_args(annotation)
@@ -104,17 +94,22 @@ def _without_responses(annotation: Any) -> Any:
     return typing.cast(Any, typing.Union)[kept] if kept else None
 
 
-def _convertor_names(template: PathTemplate) -> dict[str, str]:
-    return {name: convertor.name for name, convertor in template.convertors.items()}
+def _compile(route: Route | WebSocketRoute, connection: type[HTTPConnection]) -> Dependant:
+    convertors = {name: convertor.name for name, convertor in route.template.convertors.items()}
+    return compile_dependant(
+        route.endpoint,
+        path=route.path,
+        path_names=route.template.param_names,
+        connection=connection,
+        dependencies=route.dependencies,
+        path_convertors=convertors,
+    )
 
 
 class Route(BaseRoute):
-    """An HTTP route: ``Route("/items/{item_id:int}", read_item, methods=["GET"])``.
-
-    A ``GET`` route answers ``HEAD`` too (same headers, no body). The endpoint's parameters are
-    read from the request as its signature declares (see :mod:`framework.handlers.compile`).
-    Whatever it returns that is not a :class:`Response` is validated against the
-    ``response_model`` (default: the return annotation) and serialised to JSON.
+    """An HTTP route: ``Route("/items/{item_id:int}", read_item, methods=["GET"])``. A ``GET``
+    route answers ``HEAD`` too. What the endpoint returns that is not a :class:`Response` is
+    validated against the ``response_model`` (default: the return annotation) and sent as JSON.
     """
 
     def __init__(
@@ -125,10 +120,8 @@ class Route(BaseRoute):
         methods: Sequence[str] | None = None,
         **options: Unpack[RouteOptions],
     ) -> None:
-        self.path = path
-        self.endpoint = endpoint
+        self.path, self.endpoint, self.options = path, endpoint, options
         self.template = PathTemplate.compile(path)
-        self.options = options
         self.name = str(
             options.get("name") or getattr(endpoint, "__name__", type(endpoint).__name__)
         )
@@ -141,39 +134,26 @@ class Route(BaseRoute):
         self.dependencies = list(options.get("dependencies") or [])
         self.include_in_schema = options.get("include_in_schema", True)
         self.responses = dict(options.get("responses") or {})
-        self.summary = options.get("summary")
-        self.description = options.get("description")
+        self.summary, self.description = options.get("summary"), options.get("description")
         self.deprecated = options.get("deprecated")
         self.max_body_size: int | None = options.get("max_body_size", UNSET)
         self.form_limits: FormLimits | None = options.get("form_limits")
-        self.dependant = compile_dependant(
-            endpoint,
-            path=path,
-            path_names=self.template.param_names,
-            connection=Request,
-            dependencies=self.dependencies,
-            path_convertors=_convertor_names(self.template),
-        )
+        self.dependant = _compile(self, Request)
         embed_shared_body(self.dependant)
-        model = options.get("response_model", UNSET)
-        if model is UNSET:
-            model = _without_responses(signature_hints(endpoint)[1].get("return"))
-        self.response_model = model
-        self.serializer = ResponseSerializer(
-            model,
-            namespace=getattr(inspect.unwrap(endpoint), "__globals__", None),
-            include=options.get("response_model_include"),
-            exclude=options.get("response_model_exclude"),
-            by_alias=options.get("response_model_by_alias", True),
-            exclude_unset=options.get("response_model_exclude_unset", False),
-            exclude_defaults=options.get("response_model_exclude_defaults", False),
-            exclude_none=options.get("response_model_exclude_none", False),
-        )
+        self.response_model = options.get("response_model", UNSET)
+        if self.response_model is UNSET:
+            self.response_model = _without_responses(signature_hints(endpoint)[1].get("return"))
+        settings: dict[str, Any] = {  # response_model_include=... -> include=...
+            key.removeprefix("response_model_"): value
+            for key, value in options.items()
+            if key.startswith("response_model_")
+        }
+        namespace = getattr(inspect.unwrap(endpoint), "__globals__", None)
+        self.serializer = ResponseSerializer(self.response_model, namespace=namespace, **settings)
         self.prepare()
 
     def prepare(self, overrides: Mapping[Any, Any] | None = None) -> None:
-        """Compose the request function (again), with this route's limits and ``overrides``
-        (``app.dependency_overrides``: replaced dependency -> replacement)."""
+        """Compose the request function (again), with ``overrides`` (replaced -> replacement)."""
         self.plan = Plan(self.dependant, overrides)
         max_body_size = None if self.max_body_size is UNSET else self.max_body_size
         answering = Answering(
@@ -194,12 +174,9 @@ class Route(BaseRoute):
 class WebSocketRoute(BaseRoute):
     """A WebSocket route: ``WebSocketRoute("/ws/{room}", chat)``.
 
-    The endpoint is an ``async def`` taking a parameter annotated :class:`WebSocket` (and
-    parameters and dependencies as for HTTP, from the path, query, headers and cookies), or a
-    class such as :class:`~framework.endpoints.WebSocketEndpoint`: one instance per connection,
-    made with ``(scope, receive, send)``, whose ``dispatch(websocket)`` runs the conversation.
-    Parameters that do not validate close the socket with 1008; an exception ends the
-    conversation as :func:`~framework.exception_handlers.answer_websocket_error` describes.
+    The endpoint is an ``async def`` taking a :class:`WebSocket` (and parameters and dependencies
+    as for HTTP, but no body), or a class such as :class:`~framework.endpoints.WebSocketEndpoint`
+    made per connection with ``(scope, receive, send)``, whose ``dispatch(websocket)`` runs it.
     """
 
     def __init__(
@@ -210,9 +187,7 @@ class WebSocketRoute(BaseRoute):
         name: str | None = None,
         dependencies: Sequence[Any] | None = None,
     ) -> None:
-        self.path = path
-        self.endpoint = endpoint
-        self.template = PathTemplate.compile(path)
+        self.path, self.endpoint, self.template = path, endpoint, PathTemplate.compile(path)
         self.name = str(name or getattr(endpoint, "__name__", type(endpoint).__name__))
         self.dependencies = list(dependencies or [])
         if is_class(endpoint):
@@ -220,14 +195,7 @@ class WebSocketRoute(BaseRoute):
                 raise TypeError(f"WebSocket endpoint class {self.name!r} needs a dispatch method")
             self.handle: RequestFunction = _class_endpoint(endpoint)
             return
-        self.dependant = compile_dependant(
-            endpoint,
-            path=path,
-            path_names=self.template.param_names,
-            connection=WebSocket,
-            dependencies=self.dependencies,
-            path_convertors=_convertor_names(self.template),
-        )
+        self.dependant = _compile(self, WebSocket)
         if not self.dependant.is_async:
             raise TypeError(f"WebSocket endpoint {self.name!r} must be an async function")
         if any(dependant.body is not None for dependant in self.dependant.walk()):
@@ -242,11 +210,9 @@ class WebSocketRoute(BaseRoute):
 
     def with_prefix(self, prefix: str, dependencies: Sequence[Any] = ()) -> WebSocketRoute:
         """A copy of this route under ``prefix``, with ``dependencies`` run first."""
+        dependencies = [*dependencies, *self.dependencies]
         return WebSocketRoute(
-            prefix + self.path,
-            self.endpoint,
-            name=self.name,
-            dependencies=[*dependencies, *self.dependencies],
+            prefix + self.path, self.endpoint, name=self.name, dependencies=dependencies
         )
 
     def __repr__(self) -> str:

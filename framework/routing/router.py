@@ -1,8 +1,7 @@
 """The router: from a request path to the route that answers it.
 
-Adding a route compiles its path template (:mod:`framework.routing.paths`) and its endpoint's plan
-(:mod:`framework.handlers.compile`, in :mod:`framework.routing.route`). A request does one index lookup and
-hands the scope to the route.
+Adding a route indexes its compiled path template (:mod:`framework.routing.paths`); a request does
+one index lookup and gets the matched route's request function (:meth:`Router.dispatch`).
 """
 
 from __future__ import annotations
@@ -19,15 +18,8 @@ from framework.http.forms import FormLimits
 from framework.http.responses import JSONResponse, RedirectResponse, Response
 from framework.routing.mount import Mount
 from framework.routing.paths import PathIndex
-from framework.routing.route import (
-    UNSET,
-    BaseRoute,
-    NoMatchFound,
-    Route,
-    RouteOptions,
-    WebSocketRoute,
-)
-from framework.types import Receive, Scope, Send
+from framework.routing.route import BaseRoute, NoMatchFound, Route, RouteOptions, WebSocketRoute
+from framework.types import UNSET, Receive, Scope, Send
 
 __all__ = [
     "UNSET",
@@ -46,8 +38,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _MethodTable(dict[str, Route]):
-    """The routes of one path template, by method. The first route declared for a method wins
-    (as in FastAPI), except that an explicit HEAD route replaces the one a GET route implies."""
+    """One template's routes by method: the first wins, but an explicit HEAD beats a GET's."""
 
     def add(self, route: Route) -> None:
         for method in route.methods:
@@ -60,10 +51,8 @@ class _MethodTable(dict[str, Route]):
 
 
 class RouteDecorators:
-    """The decorators shared by :class:`Router` and :class:`~framework.App`.
-
-    ``@app.get("/items/{item_id}")`` registers the function below it and returns it unchanged.
-    """
+    """The decorators shared by :class:`Router` and :class:`~framework.App`: ``@app.get(path)``
+    registers the function below it and returns it unchanged."""
 
     def add_api_route(
         self,
@@ -142,21 +131,16 @@ def route_path(scope: Scope) -> str:
     path: str = scope["path"]
     root_path: str = scope.get("root_path", "")
     if root_path and path.startswith(root_path):
-        rest = path[len(root_path) :]
-        if not rest:
-            return "/"
+        rest = path[len(root_path) :] or "/"
         if rest[0] == "/":
             return rest
     return path
 
 
 class Router(RouteDecorators):
-    """A group of routes with shared options: ``Router(prefix="/users", tags=["users"])``.
-
-    Add routes with the decorators, then ``app.include_router(router)``. A Router is also an ASGI
-    app of its own. Route options given here (``tags``, ``dependencies``, ``max_body_size``, ...)
-    apply to every route added to it.
-    """
+    """A group of routes with shared options (``tags``, ``dependencies``, ``max_body_size``, ...):
+    ``Router(prefix="/users", tags=["users"])``, then ``app.include_router(router)``. A Router is
+    also an ASGI app of its own."""
 
     def __init__(
         self,
@@ -175,19 +159,14 @@ class Router(RouteDecorators):
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ValueError("A router prefix must start with '/' and not end with '/'")
-        self.prefix = prefix
-        self.tags = list(tags or [])
+        self.prefix, self.tags = prefix, list(tags or [])
         self.dependencies = list(dependencies or [])
-        self.max_body_size = max_body_size
-        self.default_response_class = default_response_class
-        self.responses = dict(responses or {})
-        self.deprecated = deprecated
-        self.include_in_schema = include_in_schema
+        self.max_body_size, self.form_limits = max_body_size, form_limits
+        self.default_response_class, self.responses = default_response_class, dict(responses or {})
+        self.deprecated, self.include_in_schema = deprecated, include_in_schema
         self.redirect_slashes = redirect_slashes
-        self.form_limits = form_limits
         self.routes: list[BaseRoute] = []
-        #: Replaced dependency -> replacement, for every route added here (an App shares its
-        #: ``dependency_overrides`` with its router; see :meth:`apply_overrides`).
+        #: Replaced dependency -> replacement, for every route added here (the App's overrides).
         self.dependency_overrides: Mapping[Any, Any] = {}
         self._http: PathIndex[_MethodTable] = PathIndex()
         self._websockets: PathIndex[WebSocketRoute] = PathIndex()
@@ -198,19 +177,14 @@ class Router(RouteDecorators):
         for route in routes or []:
             self.add_route(route)
 
-    # -- building -------------------------------------------------------------------------------
-
     def add_route(self, route: BaseRoute) -> None:
-        """Add a route object as it is (no prefix or options applied).
-
-        A route without a body size limit of its own takes this router's (none if unset).
-        """
-        if isinstance(route, (Route, WebSocketRoute)):
-            if isinstance(route, Route) and route.max_body_size is UNSET:
-                route.max_body_size = None if self.max_body_size is UNSET else self.max_body_size
-                route.prepare(self.dependency_overrides)
-            elif self.dependency_overrides:
-                route.prepare(self.dependency_overrides)
+        """Add a route object as it is (no prefix or options applied); a route without a body
+        size limit of its own takes this router's (none if unset)."""
+        if isinstance(route, Route) and route.max_body_size is UNSET:
+            route.max_body_size = None if self.max_body_size is UNSET else self.max_body_size
+            route.prepare(self.dependency_overrides)
+        elif isinstance(route, (Route, WebSocketRoute)) and self.dependency_overrides:
+            route.prepare(self.dependency_overrides)
         if isinstance(route, Route):
             self._http.setdefault(route.template, _MethodTable).add(route)
             if (route.path.endswith("/") and route.path != "/") or "path" in {
@@ -278,11 +252,9 @@ class Router(RouteDecorators):
         deprecated: bool | None = None,
         include_in_schema: bool = True,
     ) -> None:
-        """Copy every route of ``router`` into this one, under ``prefix``.
-
-        Tags, dependencies and responses given here come before the route's own; the body size
-        limit of the route, else of ``router``, else of this router applies.
-        """
+        """Copy every route of ``router`` into this one, under ``prefix``: tags, dependencies and
+        responses given here come first; the route's own body size limit, else ``router``'s, else
+        this router's applies."""
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ValueError("An include prefix must start with '/' and not end with '/'")
         outer = Router(
@@ -299,28 +271,24 @@ class Router(RouteDecorators):
             if isinstance(route, Route):
                 options = outer._route_options(route.options)
                 options["response_class"] = route.response_class
-                self.add_route(route.with_options(prefix=outer.prefix, **options))
+                route = route.with_options(prefix=outer.prefix, **options)
             elif isinstance(route, WebSocketRoute):
-                self.add_route(route.with_prefix(outer.prefix, outer.dependencies))
+                route = route.with_prefix(outer.prefix, outer.dependencies)
             elif isinstance(route, Mount):
-                self.add_route(route.with_prefix(outer.prefix))
-            else:
-                self.add_route(route)
+                route = route.with_prefix(outer.prefix)
+            self.add_route(route)
 
     def add_websocket_route(
         self, path: str, endpoint: Callable[..., Any], name: str | None = None
     ) -> None:
         """Register a WebSocket endpoint for ``self.prefix + path``."""
-        route = WebSocketRoute(
-            self.prefix + path, endpoint, name=name, dependencies=self.dependencies
+        self.add_route(
+            WebSocketRoute(self.prefix + path, endpoint, name=name, dependencies=self.dependencies)
         )
-        self.add_route(route)
 
     def mount(self, path: str, app: Any, name: str | None = None) -> None:
         """Serve the ASGI ``app`` at ``self.prefix + path`` and below (see :class:`Mount`)."""
         self.add_route(Mount(self.prefix + path, app, name=name))
-
-    # -- lookups --------------------------------------------------------------------------------
 
     def url_path_for(self, name: str, /, **params: Any) -> URLPath:
         """The path of the route called ``name`` with ``params`` filled in."""
@@ -330,8 +298,6 @@ class Router(RouteDecorators):
             except NoMatchFound:
                 continue
         raise NoMatchFound(name, params)
-
-    # -- ASGI -----------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.dispatch(scope, receive, send)
@@ -359,8 +325,7 @@ class Router(RouteDecorators):
     async def _unmatched(
         self, scope: Scope, receive: Receive, send: Send, path: str, path_matched: bool
     ) -> None:
-        """No best match for path and method: another template of the path with the method, a
-        mount, else 405, a 307 to the path with or without its trailing slash, or 404."""
+        """No best match: another template's route, a mount, 405, a slash redirect, or 404."""
         if path_matched:
             method = scope["method"]
             allowed: set[str] = set()
@@ -382,8 +347,7 @@ class Router(RouteDecorators):
                 return
         if self.redirect_slashes and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"
-            slash_possible = self._slash_targets or other[-1] != "/"
-            if slash_possible and self._http.find(other) is not None:
+            if (self._slash_targets or other[-1] != "/") and self._http.find(other) is not None:
                 url = URL(scope=scope)
                 target = url.replace(path=url.path[: len(url.path) - len(path)] + other)
                 await RedirectResponse(target, status_code=307)(scope, receive, send)
@@ -403,7 +367,5 @@ class Router(RouteDecorators):
             # Refuse the handshake (servers answer 403), as Starlette does.
             await send({"type": "websocket.close", "code": 1000, "reason": ""})
             return
-        route, params = found
-        scope["path_params"] = params
-        scope["route"] = route
-        await route.handle(scope, receive, send)
+        scope["route"], scope["path_params"] = found
+        await found[0].handle(scope, receive, send)
