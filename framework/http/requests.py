@@ -345,13 +345,9 @@ class Request(HTTPConnection):
         :class:`~framework.http.forms.UploadFile`. Another content type gives 415, a malformed
         body 400, a form past its limits (these, else the route's ``form_limits``) 413."""
         if self._form is None:
-            given = {
-                "max_files": max_files,
-                "max_fields": max_fields,
-                "max_part_size": max_part_size,
-                "max_file_size": max_file_size,
-            }
-            chosen = {key: value for key, value in given.items() if value is not None}
+            names = ("max_files", "max_fields", "max_part_size", "max_file_size")
+            given = zip(names, (max_files, max_fields, max_part_size, max_file_size))
+            chosen = {key: value for key, value in given if value is not None}
             limits = dataclasses.replace(self._form_limits, **chosen)
             self._form = await parse_form(self.headers, self.stream(), limits)
         return self._form
