@@ -13,10 +13,8 @@ logger = logging.getLogger("framework.background")
 
 
 class BackgroundTask:
-    """One call to make after the response is sent: ``BackgroundTask(send_email, to, body)``.
-
-    ``async def`` functions are awaited on the loop; plain functions run in a worker thread.
-    """
+    """One call to make after the response is sent: ``BackgroundTask(send_email, to, body)``
+    (``async def`` functions are awaited, plain ones run in a worker thread)."""
 
     def __init__(self, func: Callable[_P, Any], *args: _P.args, **kwargs: _P.kwargs) -> None:
         self.func = func
@@ -32,11 +30,8 @@ class BackgroundTask:
 
 
 class BackgroundTasks(BackgroundTask):
-    """A list of background tasks run in order after the response.
-
-    ``tasks.add_task(fn, *args, **kwargs)`` appends one. A task that raises is logged and the
-    rest still run: one failing e-mail must not cancel the audit log written after it.
-    """
+    """Background tasks run in order after the response (``tasks.add_task(fn, *args)`` appends
+    one); a task that raises is logged and the rest still run."""
 
     def __init__(self, tasks: Sequence[BackgroundTask] | None = None) -> None:
         self.tasks = list(tasks) if tasks is not None else []

@@ -1,6 +1,5 @@
 """Class-based WebSocket endpoints: subclass :class:`WebSocketEndpoint`, override the events you
-care about, and register the class with ``@app.websocket_route(path)`` (see ``docs/websockets.md``).
-"""
+care about, and register the class with ``@app.websocket_route(path)``."""
 
 from __future__ import annotations
 
@@ -25,14 +24,10 @@ def _closed_by_app(websocket: WebSocket) -> bool:
 
 
 class WebSocketEndpoint:
-    """One object per connection: ``on_connect``, then ``on_receive`` per message, then
-    ``on_disconnect`` with the close code.
-
-    ``encoding`` decodes each message before ``on_receive``: ``"text"`` (str), ``"bytes"``,
-    ``"json"`` (parsed from a text or binary frame) or ``None`` (the raw ASGI message). A message
-    that does not fit it (bytes to a text endpoint, invalid JSON) closes the connection with 1003.
-    Once the app has closed the connection, messages still arriving are dropped, not decoded.
-    """
+    """One object per connection: ``on_connect``, ``on_receive`` per message, ``on_disconnect``.
+    ``encoding`` decodes each message for ``on_receive``: ``"text"``, ``"bytes"``, ``"json"`` (a
+    text or binary frame) or ``None`` (the raw ASGI message); one that does not fit closes the
+    connection with 1003. Messages arriving after the app closed the connection are dropped."""
 
     encoding: Literal["text", "bytes", "json"] | None = None
 

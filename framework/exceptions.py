@@ -9,11 +9,8 @@ from framework.status import reason_phrase
 
 
 class HTTPException(Exception):
-    """Raise to answer with an error status: ``raise HTTPException(404, detail="No such item")``.
-
-    The default handler answers ``{"detail": detail}`` as JSON with ``headers`` added. ``detail``
-    may be any JSON-serialisable value; it defaults to the status's reason phrase.
-    """
+    """Raise to answer with an error: ``raise HTTPException(404, detail="No such item")``, sent as
+    ``{"detail": detail}`` (any JSON value; by default the reason phrase) with ``headers``."""
 
     def __init__(
         self, status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None
@@ -45,8 +42,7 @@ class WebSocketException(Exception):
 
 
 class ClientDisconnect(Exception):
-    """The client went away while the request body was still being read: the framework stops
-    handling the request quietly, as there is nobody left to answer."""
+    """The client went away while the request body was being read: the request ends quietly."""
 
 
 class InvalidJSONBody(HTTPException, ValueError):
@@ -78,12 +74,9 @@ class _ValidationErrors(ValueError):
 
 
 class RequestValidationError(_ValidationErrors):
-    """The request did not match what the handler declared: answered with 422.
-
-    ``errors()`` lists every problem in FastAPI's shape, ``{"type", "loc", "msg", "input",
-    "ctx"?}``, with ``loc`` starting at ``"path"``, ``"query"``, ``"header"``, ``"cookie"`` or
-    ``"body"``. ``body`` is the request body as parsed (when there was one).
-    """
+    """The request did not match what the handler declared: answered with 422. ``errors()`` lists
+    the problems in FastAPI's shape (``loc`` starting at ``"path"``, ``"query"``, ``"header"``,
+    ``"cookie"`` or ``"body"``); ``body`` is the request body as parsed (when there was one)."""
 
 
 class WebSocketRequestValidationError(RequestValidationError):

@@ -1,6 +1,5 @@
 """Server-sent events (``text/event-stream``): ``return EventSourceResponse(generate())`` sends
-one event per item an (async) generator yields. See ``docs/sse.md``.
-"""
+one event per item an (async) generator yields. See ``docs/sse.md``."""
 
 from __future__ import annotations
 
@@ -47,17 +46,12 @@ def _separator(sep: str | None) -> str | None:
 class ServerSentEvent:
     """One event of an event stream.
 
-    - ``data``: the payload. A ``str`` is sent as it is (one ``data:`` line per line of it);
-      ``bytes`` are decoded as UTF-8; anything else is serialised to JSON by pydantic-core
-      (dicts, lists, models, dataclasses, datetimes, ...). ``None`` sends no ``data`` field.
-    - ``event``: the event type (``addEventListener(type, ...)`` in the browser).
-    - ``id``: the event id the browser sends back in ``Last-Event-ID`` when it reconnects.
-    - ``retry``: the reconnection delay the browser should use, in milliseconds.
-    - ``comment``: comment lines (``: ...``), which clients ignore.
+    - ``data``: a ``str`` is sent as it is (a ``data:`` line per line), ``bytes`` decoded as UTF-8,
+      anything else as JSON (pydantic-core); ``None`` sends no ``data`` field.
+    - ``event``: the event type; ``id``: sent back in ``Last-Event-ID`` on reconnection; both
+      single lines (and ``id`` without NUL), else ``ValueError``: they could inject fields.
+    - ``retry``: the reconnection delay, in milliseconds; ``comment``: lines clients ignore.
     - ``sep``: the line separator, ``"\\r\\n"`` (the default), ``"\\n"`` or ``"\\r"``.
-
-    ``event`` and ``id`` must be single lines, and ``id`` must not contain NUL: a line break
-    there would let a value inject fields or events, so it raises ``ValueError``.
     """
 
     __slots__ = ("comment", "data", "event", "id", "retry", "sep")
@@ -114,11 +108,8 @@ class ServerSentEvent:
         return to_json(data).decode("utf-8")
 
     def __repr__(self) -> str:
-        fields = ", ".join(
-            f"{name}={getattr(self, name)!r}"
-            for name in self.__slots__
-            if getattr(self, name) is not None
-        )
+        values = {name: getattr(self, name) for name in self.__slots__}
+        fields = ", ".join(f"{k}={v!r}" for k, v in values.items() if v is not None)
         return f"ServerSentEvent({fields})"
 
 
@@ -127,25 +118,17 @@ def _default_ping() -> ServerSentEvent:
 
 
 class EventSourceResponse(StreamingResponse):
-    """A ``text/event-stream`` response fed by a sync or async iterator of events.
+    """A ``text/event-stream`` response fed by a sync or async iterator, one event per item: a
+    :class:`ServerSentEvent`, a ``str`` (the data), a ``dict`` of event fields, raw ``bytes`` (sent
+    as they are), anything else as JSON data. ``Cache-Control: no-store``, ``Connection:
+    keep-alive`` and ``X-Accel-Buffering: no`` are added unless ``headers`` sets them.
 
-    Each item becomes one event: a :class:`ServerSentEvent`; a ``str`` (the data of a message
-    event); a ``dict`` of event fields (``{"event": "tick", "data": "1"}``); raw ``bytes``, sent
-    as they are; anything else (a model, a list, a number) as JSON data. ``Cache-Control:
-    no-store``, ``Connection: keep-alive`` and ``X-Accel-Buffering: no`` (nginx must not buffer
-    the stream) are added unless ``headers`` sets them.
-
-    - ``ping``: seconds between keep-alive comments, which keep proxies from closing the
-      connection (``DEFAULT_PING_INTERVAL``, 15, when None; ``0`` sends none).
-      ``ping_message_factory`` returns the :class:`ServerSentEvent` to send instead of the
-      default ``: ping - <time>`` comment.
+    - ``ping``: seconds between keep-alive comments (None: 15; ``0``: none);
+      ``ping_message_factory`` returns the :class:`ServerSentEvent` to send instead.
     - ``sep``: the line separator of events that do not choose their own.
-    - ``send_timeout``: seconds one send may take; a client that stops reading for longer is
-      treated as gone and the stream ends (without it a stalled client holds the generator).
+    - ``send_timeout``: seconds one send may take before the client counts as gone.
 
-    When the client disconnects the generator is closed: it sees ``CancelledError`` or
-    ``GeneratorExit`` where it waits, and its ``finally`` blocks run. It can also ask
-    ``await request.is_disconnected()``.
+    When the client disconnects the generator is closed (its ``finally`` blocks run).
     """
 
     media_type = "text/event-stream"

@@ -25,28 +25,20 @@ _MISSING_ERRNOS = frozenset(
 )
 _SEPARATORS = frozenset(sep for sep in (os.sep, os.altsep) if sep and sep != "/")
 
-_Found = tuple[str, str, os.stat_result]
-"""A looked-up file: the path to open, the path the client asked for (for the content type),
-and its stat result."""
+_Found = tuple[str, str, os.stat_result]  # the path to open, the path asked for, its stat
 
 
 class StaticFiles:
-    """An ASGI app serving the files under ``directory`` to GET and HEAD requests, mounted under a
-    prefix or alone: the path of the request (after its ``root_path``) names the file. Conditional
-    and range requests are answered by :class:`~framework.http.files.FileResponse`.
+    """An ASGI app serving the files under ``directory`` to GET and HEAD requests (others: 405),
+    mounted or alone; missing files and anything outside ``directory`` (``..``, NUL, symlinks
+    leading out) get 404, through the app's ``HTTPException`` handlers if any.
 
     - ``html=True``: a directory serves its ``index.html`` (``/docs`` redirects to ``/docs/``
-      first, so relative links work) and a miss serves the top-level ``404.html`` with status
-      404, when those files exist.
-    - ``check_dir=True``: raise ``RuntimeError`` here when ``directory`` is not a directory.
-      With ``False`` the check waits for the first request (which raises while it still fails).
-    - ``follow_symlink=False``: a symlink is only followed when its target is inside
-      ``directory``. ``True`` follows every symlink found in the directory (the path of the
-      request still cannot leave it with ``..``).
-
-    Nothing outside ``directory`` is served: ``..`` segments, NUL bytes and symlinks leading out
-    get 404, as do missing files and directories outside html mode. Other methods get 405
-    (``Allow: GET, HEAD``). Both are answered by the app's ``HTTPException`` handlers if any.
+      first) and a miss the top-level ``404.html`` with status 404, when those files exist.
+    - ``check_dir=True``: raise ``RuntimeError`` here, not at the first request, when
+      ``directory`` is not a directory.
+    - ``follow_symlink=True``: follow every symlink in the directory, not only those leading
+      inside it (the request's path still cannot leave it with ``..``).
     """
 
     def __init__(
@@ -66,9 +58,7 @@ class StaticFiles:
         """The directory as served from: absolute, and resolved unless symlinks are followed."""
         if not os.path.isdir(self.directory):
             raise RuntimeError(f"StaticFiles directory '{self.directory}' does not exist")
-        if self.follow_symlink:
-            return os.path.abspath(self.directory)
-        return os.path.realpath(self.directory)
+        return (os.path.abspath if self.follow_symlink else os.path.realpath)(self.directory)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -91,10 +81,8 @@ class StaticFiles:
     def _respond(
         self, scope: Scope, segments: list[str] | None
     ) -> FileResponse | RedirectResponse | None:
-        """Look the request up on disk (in a worker thread): the response, or None for a 404.
-
-        ``segments`` is None for a refused path, which can only get the 404 page.
-        """
+        """The response from disk (in a worker thread), or None for a 404; ``segments`` is None
+        for a refused path, which can only get the 404 page."""
         found = None if segments is None else self._lookup(segments)
         wants_directory = scope["path"].endswith("/")
         if found is not None and segments is not None:
@@ -140,11 +128,8 @@ def _file(real: str, asked: str, result: os.stat_result, status_code: int = 200)
 
 
 def _segments(path: str) -> list[str] | None:
-    """The path segments of a request path, or None when the path is refused.
-
-    Empty and ``.`` segments are dropped (``//a/./b`` is ``a/b``, never an absolute path); ``..``,
-    NUL bytes, and on Windows backslashes and drive letters, refuse the path.
-    """
+    """The segments of a request path without empty and ``.`` ones, or None when it is refused:
+    for ``..``, NUL bytes, and on Windows backslashes and drive letters."""
     segments = []
     for segment in path.split("/"):
         if segment in ("", "."):

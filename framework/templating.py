@@ -1,11 +1,6 @@
-"""HTML pages from Jinja2 templates (install the extra: ``pip install 'framework[templates]'``):
-``templates = Jinja2Templates(directory="templates")``, then in a handler
+"""HTML pages from Jinja2 templates (the ``templates`` extra; see ``docs/templates.md``):
 ``return templates.TemplateResponse(request, "item.html", {"item_id": item_id})``.
-
-Templates see the ``request`` and a ``url_for(name, **path_params)`` function giving the
-absolute URL of a named route. Autoescaping is on for ``.html``, ``.htm`` and ``.xml`` templates
-and for templates from strings.
-"""
+Templates see the ``request`` and ``url_for(name, **path_params)``."""
 
 from __future__ import annotations
 
@@ -63,14 +58,10 @@ def _url_for(context: Mapping[str, Any], name: str, /, **path_params: Any) -> UR
 
 
 class Jinja2Templates:
-    """Renders Jinja2 templates into :class:`TemplateResponse`\\ s.
-
-    Give either ``directory`` (a folder, or a list of folders searched in order) or a ready
-    ``env`` (a ``jinja2.Environment`` with your own loader, filters and options).
-    ``context_processors`` are functions of the request whose returned dicts are added to the
-    context of every template. A ``url_for`` global is added to the environment unless it
-    already has one.
-    """
+    """Renders Jinja2 templates into :class:`TemplateResponse` objects, from ``directory`` (a
+    folder, or folders searched in order; autoescaping ``.html``, ``.htm``, ``.xml``) or a ready
+    ``env``. ``context_processors`` are functions of the request whose dicts are added to every
+    context. A ``url_for`` global is added to the environment unless it has one."""
 
     def __init__(
         self,
@@ -103,11 +94,8 @@ class Jinja2Templates:
         media_type: str | None = None,
         background: BackgroundTask | None = None,
     ) -> TemplateResponse:
-        """Render template ``name`` with ``context`` into an HTML response.
-
-        ``request`` is put in the context (templates and ``url_for`` use it), then the context
-        processors' values are added. A missing template raises ``jinja2.TemplateNotFound``.
-        """
+        """Render template ``name`` with ``context``, ``request`` and the context processors'
+        values into an HTML response (``jinja2.TemplateNotFound`` if there is no such template)."""
         if isinstance(request, str):
             raise TypeError(
                 "TemplateResponse() takes the request first: "

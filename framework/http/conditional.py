@@ -1,8 +1,5 @@
-"""Conditional and range requests for files (RFC 9110 sections 13 and 14), shared by
-:class:`~framework.http.responses.FileResponse` and :class:`~framework.staticfiles.StaticFiles`.
-
-Pure functions over header values: no I/O, so they are easy to test on their own.
-"""
+"""Conditional and range requests for files (RFC 9110 sections 13 and 14), for
+:class:`~framework.http.files.FileResponse`: pure functions over header values, no I/O."""
 
 from __future__ import annotations
 
@@ -62,11 +59,8 @@ def is_not_modified(
     etag: str | None,
     last_modified: str | None,
 ) -> bool:
-    """Whether a GET or HEAD with these request headers gets a 304.
-
-    ``If-None-Match`` decides when present; only without it is ``If-Modified-Since`` compared
-    with ``last_modified`` (an invalid date is ignored).
-    """
+    """Whether a GET or HEAD with these request headers gets a 304: ``If-None-Match`` decides
+    when present, else ``If-Modified-Since`` is compared with ``last_modified`` (if a date)."""
     if if_none_match is not None:
         return none_match(if_none_match, etag)
     if if_modified_since is None or last_modified is None:
@@ -77,11 +71,8 @@ def is_not_modified(
 
 
 def if_range_matches(if_range: str, etag: str | None, last_modified: str | None) -> bool:
-    """Whether ``If-Range`` still names the current file, so the ``Range`` applies.
-
-    An entity tag must match ``etag`` exactly and neither may be weak; a date must equal
-    ``last_modified``. Anything else means the client's copy is stale: send the whole file.
-    """
+    """Whether ``If-Range`` still names the current file, so the ``Range`` applies: an entity tag
+    must equal ``etag`` and neither be weak; a date must equal ``last_modified``."""
     if_range = if_range.strip()
     if if_range.startswith(("W/", '"')):
         # Equal to ``etag`` and not weak, so ``etag`` is not weak either.
@@ -93,16 +84,10 @@ def if_range_matches(if_range: str, etag: str | None, last_modified: str | None)
 
 
 def parse_range(header: str, size: int, max_ranges: int = MAX_RANGES) -> Ranges | None:
-    """The byte ranges of a ``Range`` header for a file of ``size`` bytes.
-
-    - ``None``: ignore the header and send the whole file (another unit than ``bytes``, a
-      malformed range set, or more than ``max_ranges`` ranges);
-    - ``[]``: no range can be satisfied (answer 416);
-    - else the satisfiable ranges, sorted, with overlapping and adjacent ones merged.
-
-    ``0-99`` is the first hundred bytes, ``100-`` all from byte 100 on, ``-100`` the last hundred;
-    a range past the end is cut at the end of the file, one starting past it is left out.
-    """
+    """The byte ranges of a ``Range`` header (``0-99``, ``100-``, ``-100``) for a file of
+    ``size`` bytes: ``None`` to ignore it (another unit, malformed, more than ``max_ranges``),
+    ``[]`` if none is satisfiable (416), else the satisfiable ones, sorted and merged, cut at
+    the end of the file."""
     unit, equals, spec = header.partition("=")
     if not equals or unit.strip().lower() != "bytes":
         return None
@@ -147,11 +132,8 @@ def content_range(start: int, end: int, size: int) -> str:
 def multipart_heads(
     ranges: Ranges, size: int, content_type: str, boundary: str
 ) -> tuple[list[bytes], bytes, int]:
-    """The framing of a ``multipart/byteranges`` body: one head per part (boundary line and
-    part headers), the closing delimiter, and the length of the whole body.
-
-    The body is ``heads[0] + data0 + heads[1] + data1 + ... + tail``.
-    """
+    """The framing of a ``multipart/byteranges`` body ``heads[0] + data0 + ... + tail``: one
+    head per part (boundary line and part headers), the tail, and the length of the whole."""
     heads = []
     for index, (start, end) in enumerate(ranges):
         separator = "\r\n" if index else ""  # ends the previous part's data

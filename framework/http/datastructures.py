@@ -1,8 +1,5 @@
-"""Value types shared by requests and responses: URL, headers, query parameters, state.
-
-Everything here is lazy: a header list is decoded one entry at a time when asked, a query string is
-parsed on first access, and nothing copies the ASGI scope.
-"""
+"""Value types shared by requests and responses: URL, headers, query parameters, state. They are
+lazy: headers are decoded one entry at a time when asked, and nothing copies the ASGI scope."""
 
 from __future__ import annotations
 
@@ -25,11 +22,8 @@ class Address(NamedTuple):
 
 
 class URL:
-    """An absolute or relative URL with read access to its parts.
-
-    ``URL("https://example.com/a?b=1").path == "/a"``; ``url.replace(path="/c")`` returns a new URL.
-    The path is held decoded (as in the ASGI scope) and is quoted again when the URL is turned into text.
-    """
+    """An absolute or relative URL with read access to its parts: ``URL("https://e.com/a?b=1").path
+    == "/a"``; ``url.replace(path="/c")`` returns a new URL."""
 
     __slots__ = ("_parts", "_text")
 
@@ -156,10 +150,8 @@ class URL:
 
 
 class ImmutableMultiDict(Mapping[str, _V]):
-    """A read-only mapping that keeps every value of a repeated key.
-
-    ``d["k"]`` gives the last value (as FastAPI does for a scalar parameter), ``d.getlist("k")`` all.
-    """
+    """A read-only mapping that keeps every value of a repeated key: ``d["k"]`` gives the last
+    value (as FastAPI does for a scalar parameter), ``d.getlist("k")`` all."""
 
     __slots__ = ("_dict", "_list")
 
@@ -227,9 +219,7 @@ def latin1_as_utf8(text: str) -> str:
 
 class QueryParams(ImmutableMultiDict[str]):
     """The parsed query string: ``QueryParams(b"a=1&a=2&b=")`` has ``getlist("a") == ["1", "2"]``.
-
-    Percent-escapes are read as UTF-8; bytes that do not decode become U+FFFD instead of an error.
-    """
+    Percent-escapes are read as UTF-8; bytes that do not decode become U+FFFD, not an error."""
 
     __slots__ = ()
 
@@ -261,8 +251,7 @@ def check_header(name: str, value: str) -> None:
 
 
 def encode_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
-    """The raw ASGI ``(name, value)`` byte pairs of ``headers``, names lower-cased and each
-    checked with :func:`check_header`."""
+    """The raw ASGI byte pairs of ``headers``, names lower-cased, each checked by check_header."""
     raw = []
     for name, value in headers.items():
         check_header(name, value)
@@ -271,11 +260,8 @@ def encode_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
 
 
 class Headers(Mapping[str, str]):
-    """Case-insensitive, multi-valued HTTP headers over the raw ASGI list of byte pairs.
-
-    Entries are decoded (latin-1) only when read. ``headers["content-type"]`` gives the first value,
-    ``headers.getlist("set-cookie")`` all of them.
-    """
+    """Case-insensitive, multi-valued HTTP headers over the raw ASGI byte pairs, decoded when read:
+    ``headers["content-type"]`` gives the first value, ``headers.getlist("set-cookie")`` all."""
 
     __slots__ = ("_list",)
 
@@ -402,11 +388,8 @@ class MutableHeaders(Headers):
 
 
 class State:
-    """A plain namespace for values you attach yourself: ``app.state.db = ...``.
-
-    It reads and writes an ordinary dict, so the ASGI lifespan state and ``request.state`` can
-    share it.
-    """
+    """A namespace for values you attach yourself (``app.state.db = ...``) over a plain dict, so
+    the ASGI lifespan state and ``request.state`` can share it."""
 
     __slots__ = ("_state",)
 

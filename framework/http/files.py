@@ -1,8 +1,5 @@
-"""``FileResponse``: a file from disk, sent in chunks, answering conditional and range requests.
-
-The header logic (ETags, dates, ``Range`` parsing, multipart framing) is in
-:mod:`framework.http.conditional`.
-"""
+"""``FileResponse``: a file from disk, sent in chunks, answering conditional and range requests
+(the header logic is in :mod:`framework.http.conditional`)."""
 
 from __future__ import annotations
 
@@ -38,17 +35,13 @@ _CONDITIONAL_HEADERS = frozenset((b"if-none-match", b"if-modified-since", b"rang
 
 
 class FileResponse(Response):
-    """A file from disk, sent in 64 KiB chunks read in a worker thread (never whole in memory).
+    """A file from disk, sent in 64 KiB chunks read in a worker thread (or with the ASGI
+    ``http.response.pathsend`` extension), with ``Content-Length``, ``Last-Modified``, ``ETag``,
+    ``Accept-Ranges: bytes`` and, given ``filename``, ``Content-Disposition``.
 
-    Sets ``Content-Length``, ``Last-Modified``, ``ETag`` and ``Accept-Ranges: bytes``; answers
-    ``HEAD`` without a body; with ``filename`` adds a ``Content-Disposition``. Uses the ASGI
-    ``http.response.pathsend`` extension when the server offers it.
-
-    With ``status_code=200`` it also answers conditional and range requests to GET (and HEAD for
-    the conditions): 304 when ``If-None-Match`` or ``If-Modified-Since`` says the client's copy is
-    current, 206 for a satisfiable ``Range`` (several ranges as ``multipart/byteranges``), 416 with
-    ``Content-Range: bytes */size`` when none is; ``If-Range`` is honoured. See
-    :mod:`framework.http.conditional` for the details.
+    With ``status_code=200`` it answers conditional and range requests: 304 when ``If-None-Match``
+    or ``If-Modified-Since`` says the client's copy is current, 206 for a satisfiable ``Range``
+    (several as ``multipart/byteranges``; ``If-Range`` honoured), else 416.
     """
 
     chunk_size = 64 * 1024
@@ -126,8 +119,7 @@ class FileResponse(Response):
     def _evaluate_request(
         self, scope: Scope, method: str, size: int
     ) -> Ranges | tuple[int, list[tuple[bytes, bytes]]] | None:
-        """Read the conditional and range headers of the request: a fixed ``(status, headers)``
-        answer (304 or 416), the byte ranges to send (206) or None (the whole file)."""
+        """A fixed ``(status, headers)`` answer (304 or 416), the ranges to send (206) or None."""
         found = {
             name: value.decode("latin-1")
             for name, value in scope.get("headers", ())
@@ -200,13 +192,9 @@ class FileResponse(Response):
         headers: list[tuple[bytes, bytes]],
         pieces: Sequence[bytes | tuple[int, int]],
     ) -> None:
-        """Open the file, send the start, then the body ``pieces``: bytes as they are, and
-        ``(start, end)`` ranges of the file.
-
-        The file is opened first, so a file that cannot be read fails before anything is sent.
-        Servers older than ASGI 2.4 do not fail ``send`` once the client has gone: there a
-        watcher on ``receive`` stops the transfer at ``http.disconnect``.
-        """
+        """Open the file (failing before anything is sent), send the start, then ``pieces``:
+        bytes as they are, ``(start, end)`` ranges of the file. Before ASGI 2.4 ``send`` does not
+        fail once the client has gone: a watcher on ``receive`` stops the transfer instead."""
         try:
             file = await anyio.open_file(self.path, "rb")
         except FileNotFoundError:
@@ -231,9 +219,8 @@ class FileResponse(Response):
         self, file: anyio.AsyncFile[bytes], send: Send, pieces: Sequence[bytes | tuple[int, int]]
     ) -> None:
         async def body(data: bytes, more: bool) -> None:
-            # Shielded: a disconnect watcher must not cancel a send half-way. Some servers
-            # (hypercorn) report http.disconnect while the last send is still in progress, and
-            # a send cancelled there leaves the connection open.
+            # Shielded: hypercorn reports http.disconnect while the last send is in progress,
+            # and a send the disconnect watcher cancels there leaves the connection open.
             try:
                 with anyio.CancelScope(shield=True):
                     await send({"type": "http.response.body", "body": data, "more_body": more})

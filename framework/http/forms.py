@@ -1,9 +1,5 @@
-"""Form bodies (urlencoded and multipart) parsed as they stream in, with python-multipart.
-
-python-multipart does the byte-level parsing; this module turns its callbacks into a
-:class:`FormData`, spools files through :class:`UploadFile`, and turns every malformed or oversized
-form into an :class:`HTTPException` with a clear 4xx status.
-"""
+"""Form bodies (urlencoded and multipart) parsed as they stream in: python-multipart's callbacks
+become a :class:`FormData` (files spooled in :class:`UploadFile`), bad forms a 4xx."""
 
 from __future__ import annotations
 
@@ -24,11 +20,8 @@ from framework.http.datastructures import Headers, ImmutableMultiDict, latin1_as
 
 @dataclass(frozen=True)
 class FormLimits:
-    """How much a form may hold. Past a limit the request is answered with 413.
-
-    ``max_files``/``max_fields`` count parts; ``max_part_size`` bounds one text field;
-    ``max_file_size`` one file (``None``: only the body size limit applies).
-    """
+    """How much a form may hold (past a limit: 413): ``max_files``/``max_fields`` count parts,
+    ``max_part_size`` bounds a text field, ``max_file_size`` a file (``None``: no own limit)."""
 
     max_files: int = 1000
     max_fields: int = 1000
@@ -164,11 +157,8 @@ async def _parse_multipart(
 async def parse_form(
     headers: Headers, stream: AsyncIterator[bytes], limits: FormLimits = DEFAULT_LIMITS
 ) -> FormData:
-    """Parse a request body as a form, as ``await request.form()`` does.
-
-    ``application/x-www-form-urlencoded`` and ``multipart/form-data`` are understood; any other
-    content type is answered with 415, a malformed body with 400 and one past ``limits`` with 413.
-    """
+    """Parse a urlencoded or multipart body as ``await request.form()`` does: another content
+    type is answered with 415, a malformed body with 400, one past ``limits`` with 413."""
     content_type, options = parse_options_header(headers.get("content-type"))
     content_type = content_type.lower()  # python-multipart lowers it only in recent versions
     if content_type == b"multipart/form-data":
@@ -190,11 +180,8 @@ async def parse_form(
 
 
 class UploadFile:
-    """A file that came in a multipart form.
-
-    The content lives in a temporary file that stays in memory up to 1 MiB and rolls over to disk
-    past that. The async methods run disk I/O in a worker thread so they never block the loop.
-    """
+    """A file that came in a multipart form, in a temporary file kept in memory up to 1 MiB;
+    the async methods run disk I/O in a worker thread."""
 
     spool_max_size = 1024 * 1024
 

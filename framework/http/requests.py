@@ -1,9 +1,5 @@
 """The incoming side of a connection: :class:`HTTPConnection` (shared with WebSockets) and
-:class:`Request`.
-
-Everything is read from the ASGI scope on first access and cached; a handler that never touches
-``request.headers`` never pays for decoding them.
-"""
+:class:`Request`. Everything is read from the scope on first access and cached."""
 
 from __future__ import annotations
 
@@ -35,11 +31,8 @@ def raw_header(scope: Scope, name: bytes) -> bytes | None:
 
 
 def parse_cookies(header: str) -> dict[str, str]:
-    """Parse a ``Cookie`` header leniently, as browsers send it: ``a=1; b="2"``.
-
-    Malformed pieces are skipped rather than failing the request; a repeated name keeps its first
-    value (the most specific path, by RFC 6265 ordering).
-    """
+    """Parse a ``Cookie`` header (``a=1; b="2"``) leniently: malformed pieces are skipped; a
+    repeated name keeps its first value (the most specific path, by RFC 6265 ordering)."""
     cookies: dict[str, str] = {}
     for piece in header.split(";"):
         name, sep, value = piece.partition("=")
@@ -59,10 +52,7 @@ async def _empty_send(message: Message) -> None:
 
 def check_declared_length(scope: Scope, limit: int | None) -> None:
     """413 when ``Content-Length`` declares more than ``limit`` (400 when it is not a number)."""
-    if limit is None:
-        return
-    declared = raw_header(scope, b"content-length")
-    if declared is None:
+    if limit is None or (declared := raw_header(scope, b"content-length")) is None:
         return
     try:
         length = int(declared)
@@ -73,8 +63,7 @@ def check_declared_length(scope: Scope, limit: int | None) -> None:
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int | None) -> bytes:
-    """The whole body, for a route that reads it without a :class:`Request` (a JSON body and no
-    ``Request`` parameter): :meth:`Request.body`'s checks, without the object. 413 past
+    """The whole body, with :meth:`Request.body`'s checks but no :class:`Request`: 413 past
     ``limit``; :class:`ClientDisconnect` if the client leaves first."""
     check_declared_length(scope, limit)
     chunks: list[bytes] = []
@@ -134,10 +123,8 @@ class HTTPConnection(Mapping[str, Any]):
 
     @property
     def base_url(self) -> URL:
-        """The URL of the application's root (scheme, host and ``root_path``), ending in ``/``.
-
-        Inside a mounted app this is still the outermost app's root, the base ``url_for`` needs.
-        """
+        """The URL of the outermost application's root (scheme, host, ``root_path``), ending in
+        ``/``: the base ``url_for`` needs, also inside a mounted app."""
         root_path = self.scope.get("app_root_path", self.scope.get("root_path", ""))
         return self.url.replace(path=root_path.rstrip("/") + "/", query="", fragment="")
 
@@ -194,10 +181,7 @@ class HTTPConnection(Mapping[str, Any]):
 
 class Request(HTTPConnection):
     """An HTTP request: the scope plus the body, read from ``receive`` when asked for.
-
-    ``max_body_size`` bounds the body (413 past it) and ``form_limits`` the forms read with
-    :meth:`form`; routes set both from their configuration.
-    """
+    ``max_body_size`` bounds the body (413 past it), ``form_limits`` the forms of :meth:`form`."""
 
     __slots__ = (
         "_body",
@@ -251,8 +235,6 @@ class Request(HTTPConnection):
     def receive(self) -> Receive:
         """The ASGI receive channel of this request."""
         return self._receive
-
-    # -- body -----------------------------------------------------------------------------------
 
     def _start_body(self) -> None:
         if self._stream_started:
@@ -328,11 +310,8 @@ class Request(HTTPConnection):
         return self._body
 
     async def stream(self) -> AsyncIterator[bytes]:
-        """The body chunk by chunk as it arrives, without holding it in memory.
-
-        After ``body()`` it yields the cached body. Raises :class:`ClientDisconnect` if the client
-        leaves mid-body and 413 past the body size limit.
-        """
+        """The body chunk by chunk as it arrives (after ``body()``: the cached body). Raises
+        :class:`ClientDisconnect` if the client leaves mid-body, 413 past the body size limit."""
         if self._body is not None:
             if self._body:
                 yield self._body
@@ -362,21 +341,13 @@ class Request(HTTPConnection):
         max_part_size: int | None = None,
         max_file_size: int | None = None,
     ) -> FormData:
-        """The body parsed as a urlencoded or multipart form (cached).
-
-        Files become :class:`~framework.http.forms.UploadFile` objects spooled to a temporary file
-        past 1 MiB. Another content type gives 415, a malformed or truncated body 400, a
-        form past its limits 413. Limits not given here come from the route's ``form_limits``
-        (else :data:`~framework.http.forms.DEFAULT_LIMITS`).
-        """
+        """The body parsed as a urlencoded or multipart form (cached), files as
+        :class:`~framework.http.forms.UploadFile`. Another content type gives 415, a malformed
+        body 400, a form past its limits (these, else the route's ``form_limits``) 413."""
         if self._form is None:
-            given = {
-                "max_files": max_files,
-                "max_fields": max_fields,
-                "max_part_size": max_part_size,
-                "max_file_size": max_file_size,
-            }
-            chosen = {key: value for key, value in given.items() if value is not None}
+            names = ("max_files", "max_fields", "max_part_size", "max_file_size")
+            given = zip(names, (max_files, max_fields, max_part_size, max_file_size))
+            chosen = {key: value for key, value in given if value is not None}
             limits = dataclasses.replace(self._form_limits, **chosen)
             self._form = await parse_form(self.headers, self.stream(), limits)
         return self._form
@@ -387,11 +358,9 @@ class Request(HTTPConnection):
             await self._form.close()
 
     def downstream_receive(self) -> Receive:
-        """A receive channel for the app that runs after this request object was used (a
-        middleware calling the rest of the app): a body read through this object is handed on
-        again, once, as one message (a body streamed through is gone: the app finds it empty
-        rather than waiting for messages the server will not send again); a message
-        :meth:`is_disconnected` read ahead is passed on; then the server's messages follow."""
+        """A receive channel for the app run after this request was used (by a middleware): a
+        body read here is handed on once, as one message (a body streamed through is gone: the
+        app finds it empty), then a message read ahead, then the server's messages."""
         replayed = False
 
         async def receive() -> Message:
@@ -403,8 +372,6 @@ class Request(HTTPConnection):
             return self._take_slot() or await self._receive()
 
         return receive
-
-    # -- disconnect -----------------------------------------------------------------------------
 
     async def is_disconnected(self) -> bool:
         """True once the client has gone away. Never waits and never loses body messages."""
@@ -420,14 +387,10 @@ class Request(HTTPConnection):
         return self._disconnected
 
     def streaming_receive(self) -> Receive:
-        """A receive channel for the disconnect watcher of a response that streams while the
-        handler may still read this request's body (an echo).
-
-        It reads at most one message ahead, hands body messages to the body reader in order, and
-        waits until that message is taken before reading on: only ``http.disconnect`` reaches
-        the watcher. When the body has not been read yet, a ``Content-Length`` over the limit is
-        refused here (413), while an answer can still be sent.
-        """
+        """A receive channel for the disconnect watcher of a streaming response while the handler
+        may still read the body: it reads one message ahead and waits until the body reader takes
+        it, so only ``http.disconnect`` reaches the watcher. An unread body whose
+        ``Content-Length`` is over the limit is refused here (413), while an answer can be sent."""
         if not self._stream_started:
             check_declared_length(self.scope, self._max_body_size)
         if self._lock is None:

@@ -41,13 +41,9 @@ def _content_type(media_type: str, charset: str) -> bytes:
 
 
 class Response:
-    """A complete response whose body is known up front.
-
-    ``Response(content=b"...", status_code=200, headers={...}, media_type="text/plain")``.
-    ``content`` is bytes or str (encoded with ``charset``). ``Content-Length`` and
-    ``Content-Type`` are added unless given. A header containing CR, LF or NUL raises
-    ``ValueError`` here, before anything is sent. ``background`` runs after the body is sent.
-    """
+    """A response whose body is known up front: ``content`` is bytes or str (encoded with
+    ``charset``); ``Content-Length`` and ``Content-Type`` are added unless given; a header with CR,
+    LF or NUL raises ``ValueError`` here. ``background`` runs after the body is sent."""
 
     media_type: str | None = None
     charset = "utf-8"
@@ -120,16 +116,12 @@ class Response:
         samesite: Literal["lax", "strict", "none"] | None = "lax",
         partitioned: bool = False,
     ) -> None:
-        """Add a ``Set-Cookie`` header.
-
-        ``value`` is quoted when it needs to be; an invalid ``key`` raises
-        ``http.cookies.CookieError``. ``max_age`` is in seconds (``0`` deletes the cookie);
-        ``expires`` is an aware datetime (sent in GMT), an HTTP date string, or seconds from now.
-        ``samesite`` is ``"lax"`` (the default), ``"strict"``, ``"none"`` (browsers then need
-        ``secure=True``) or None to leave it out; ``partitioned`` adds ``Partitioned`` (CHIPS,
-        also needs ``secure=True`` in browsers). ``path``, ``domain`` or an ``expires`` string
-        containing ``;`` or a control character raises ``ValueError``: it would add attributes.
-        """
+        """Add a ``Set-Cookie`` header (``value`` quoted when it needs to be; an invalid ``key``
+        raises ``http.cookies.CookieError``). ``max_age`` is in seconds (``0`` deletes the cookie);
+        ``expires`` an aware datetime, an HTTP date string, or seconds from now. ``samesite``:
+        ``"lax"`` (default), ``"strict"``, ``"none"`` (browsers then need ``secure=True``, as for
+        ``partitioned``) or None. ``;`` or a control character in ``path``, ``domain`` or an
+        ``expires`` string raises ``ValueError``: it would add attributes."""
         for name, text in (
             ("path", path),
             ("domain", domain),
@@ -168,21 +160,9 @@ class Response:
         samesite: Literal["lax", "strict", "none"] | None = "lax",
         partitioned: bool = False,
     ) -> None:
-        """Tell the client to drop cookie ``key`` (an expired, empty ``Set-Cookie``).
-
-        ``path``, ``domain`` and ``partitioned`` must match the ones it was set with.
-        """
-        self.set_cookie(
-            key,
-            max_age=0,
-            expires=0,
-            path=path,
-            domain=domain,
-            secure=secure,
-            httponly=httponly,
-            samesite=samesite,
-            partitioned=partitioned,
-        )
+        """Tell the client to drop cookie ``key`` (an expired, empty ``Set-Cookie``); ``path``,
+        ``domain`` and ``partitioned`` must match the ones it was set with."""
+        self.set_cookie(key, "", 0, 0, path, domain, secure, httponly, samesite, partitioned)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(
@@ -217,14 +197,9 @@ class JSONResponse(Response):
 
 
 class RedirectResponse(Response):
-    """Redirect to ``url`` (sent in ``Location``, with characters a URL cannot hold
-    percent-encoded, so a CR/LF cannot split the header).
-
-    ``status_code`` picks the kind: ``307`` (the default) and ``302`` are temporary, ``308`` and
-    ``301`` permanent (clients may cache them); ``307``/``308`` make the client repeat the same
-    method and body, ``303`` makes it follow with a ``GET`` (the answer to a form ``POST``), and
-    ``301``/``302`` let it turn a ``POST`` into a ``GET``, as browsers do.
-    """
+    """Redirect to ``url`` (in ``Location``, percent-encoded so a CR/LF cannot split it).
+    ``status_code``: ``307`` (default) or ``308`` (permanent) repeat the method and body,
+    ``303`` follows with a ``GET`` (after a form ``POST``), ``302``/``301`` may become ``GET``."""
 
     def __init__(
         self,
@@ -241,12 +216,9 @@ ContentStream = AsyncIterable[str | bytes] | Iterable[str | bytes]
 
 
 class StreamingResponse(Response):
-    """A body produced piece by piece by an iterator (sync or async) of bytes or str.
-
-    Sync iterators run in a worker thread. Streaming stops when the client disconnects (the
-    iterator is closed), and watching for that never takes request-body messages from a handler
-    still reading them. No ``Content-Length`` is set unless you give one.
-    """
+    """A body produced piece by piece by an iterator (sync ones run in a worker thread) of bytes
+    or str, without ``Content-Length`` unless given. When the client disconnects the iterator is
+    closed; watching for that never takes body messages from a handler still reading them."""
 
     watches_disconnect = True
 

@@ -51,19 +51,8 @@ class WebSocketDisconnect(Exception):
 
 
 class WebSocket(HTTPConnection):
-    """One WebSocket connection, as a handler sees it.
-
-    ```python
-    @app.websocket("/ws/{room}")
-    async def chat(websocket: WebSocket, room: str):
-        await websocket.accept()
-        async for text in websocket.iter_text():
-            await websocket.send_text(f"{room}: {text}")
-    ```
-
-    Using it out of order (sending before ``accept``, receiving after ``close``) raises a
-    ``RuntimeError`` that names the state.
-    """
+    """One WebSocket connection, as a handler sees it (see ``docs/websockets.md``). Using it out
+    of order (sending before ``accept``, receiving after ``close``) raises ``RuntimeError``."""
 
     __slots__ = ("_close_code", "_close_reason", "_send", "application_state", "client_state")
 
@@ -76,8 +65,6 @@ class WebSocket(HTTPConnection):
         self.application_state = WebSocketState.CONNECTING
         self._close_code = 1000
         self._close_reason: str | None = None
-
-    # -- raw messages ---------------------------------------------------------------------------
 
     async def receive(self) -> Message:
         """The next ASGI message from the client, with the connection state kept up to date."""
@@ -135,8 +122,6 @@ class WebSocket(HTTPConnection):
             self.application_state = WebSocketState.DISCONNECTED
             raise WebSocketDisconnect(1006) from None
 
-    # -- handshake ------------------------------------------------------------------------------
-
     async def accept(
         self, subprotocol: str | None = None, headers: Iterable[tuple[bytes, bytes]] | None = None
     ) -> None:
@@ -172,8 +157,6 @@ class WebSocket(HTTPConnection):
         """The subprotocols the client offered, in its order of preference."""
         offered: list[str] = self.scope.get("subprotocols", [])
         return offered
-
-    # -- data -----------------------------------------------------------------------------------
 
     async def _receive_payload(self, binary: bool) -> Any:
         """The ``bytes`` or ``text`` of the next data message; ``TypeError`` if it is the other."""

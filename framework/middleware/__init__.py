@@ -1,8 +1,5 @@
-"""Middleware: plain ASGI classes ``cls(app, **options)`` wrapped around the app.
-
-``App(middleware=[Middleware(GZipMiddleware, minimum_size=1000)])`` or
-``app.add_middleware(GZipMiddleware, minimum_size=1000)``.
-"""
+"""Middleware: plain ASGI classes ``cls(app, **options)`` wrapped around the app, given as
+``App(middleware=[Middleware(GZipMiddleware, minimum_size=1000)])`` or to ``app.add_middleware``."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""Dispatch-style middleware: ``async def dispatch(request, call_next) -> Response``.
-
-``call_next(request)`` runs the rest of the app and returns as soon as its response *starts*:
-the body keeps streaming through while it is sent, so a streaming response stays streaming. A
-body the dispatch function read (``await request.body()``) is handed on to the handler.
-``@app.middleware("http")`` registers a dispatch function; see ``docs/middleware.md``.
-"""
+"""Dispatch-style middleware, ``async def dispatch(request, call_next) -> Response`` (registered
+with ``@app.middleware("http")``; see ``docs/middleware.md``). ``call_next(request)`` returns as
+soon as the response *starts*, its body streams through; a body ``dispatch`` read is handed on."""
 
 from __future__ import annotations
 
@@ -22,8 +18,7 @@ DispatchFunction = Callable[[Request, CallNext], Awaitable[Response]]
 
 
 class _PassedOnResponse(Response):
-    """The downstream app's response as the dispatch function sees it: status and headers are
-    editable; the body messages are forwarded one by one as they come."""
+    """The app's response: status and headers editable, body messages passed on as they come."""
 
     def __init__(
         self,
@@ -89,9 +84,8 @@ class BaseHTTPMiddleware:
                     raise RuntimeError("The application returned without a response") from None
                 return _PassedOnResponse(start, incoming, failure)
 
-            # An error of dispatch (or one call_next passed on) is raised as it is after the
-            # group, not wrapped in the task group's ExceptionGroup: the error boundary, the
-            # server and `except` clauses around the app see the original exception.
+            # An error of dispatch (or call_next) is raised as it is after the group, not in an
+            # ExceptionGroup: the error boundary and `except` clauses see the original.
             error: Exception | None = None
             try:
                 response = await self.dispatch_func(request, call_next)

@@ -1,6 +1,5 @@
 """Gzip compression of response bodies for clients that accept it:
-``app.add_middleware(GZipMiddleware, minimum_size=1000)``. See ``docs/middleware.md``.
-"""
+``app.add_middleware(GZipMiddleware, minimum_size=1000)``. See ``docs/middleware.md``."""
 
 from __future__ import annotations
 
@@ -24,9 +23,7 @@ DEFAULT_EXCLUDED_CONTENT_TYPES: tuple[str, ...] = (
 )
 # fmt: on
 
-# Header values seen in practice are few: their answers are cached, in caches bounded so that
-# clients cannot grow them without end.
-_CACHED = 256
+_CACHED = 256  # header values seen in practice are few; bounded, so clients cannot grow it
 
 
 def _quality(params: list[bytes]) -> float:
@@ -58,18 +55,15 @@ def accepts_gzip(accept_encoding: bytes) -> bool:
 
 
 class GZipMiddleware:
-    """Compress response bodies with gzip when the client accepts it.
+    """Compress response bodies with gzip when the client accepts it (``gzip``, ``x-gzip`` or
+    ``*`` with a ``q`` above 0), adding ``Vary: Accept-Encoding`` to what could be compressed.
 
     ``minimum_size``: smaller bodies are sent as they are. ``compresslevel``: 1 (fast) to 9
     (small). ``exclude_content_types``: media types never compressed (``"video/*"`` covers a whole
     type; by default compressed formats and ``text/event-stream``). Pieces of at least
-    ``thread_minimum_size`` bytes are compressed in a worker thread, off the event loop.
-
-    Sent as they are: ``HEAD`` answers, ``206``, responses with a ``Content-Encoding``, and all to
-    clients whose ``Accept-Encoding`` refuses gzip (RFC 9110: it needs ``gzip``/``x-gzip``, or
-    ``*``, with a ``q`` above 0). A whole body gets a new ``Content-Length``; a streamed one is
-    compressed message by message, each flushed (``Z_SYNC_FLUSH``), without ``Content-Length``.
-    Every response that could be compressed gets ``Vary: Accept-Encoding``.
+    ``thread_minimum_size`` bytes are compressed in a worker thread. ``HEAD`` answers, ``206``
+    and responses with a ``Content-Encoding`` are never compressed; streamed bodies are flushed
+    message by message.
     """
 
     def __init__(
@@ -102,7 +96,6 @@ class GZipMiddleware:
         def send_compressed(message: Message) -> Awaitable[None]:
             # The start message decides: a response it rules out goes straight to the server
             # from then on, with no coroutine of ours per message; any other to a responder.
-            # Inline, the commonest case first: this runs for every response, most of them small.
             nonlocal target
             if target is not None:
                 return target(message)
@@ -133,8 +126,7 @@ class GZipMiddleware:
         await self.app(scope, receive, send_compressed)
 
     def _is_excluded(self, content_type: bytes) -> bool:
-        """Whether a ``Content-Type`` value names a media type that is never compressed (cached
-        per middleware as ``is_excluded``)."""
+        """Whether a ``Content-Type`` is never compressed (cached as ``is_excluded``)."""
         media_type = content_type.partition(b";")[0].strip().lower()
         major = media_type.partition(b"/")[0]
         excluded = self.exclude_content_types
@@ -144,8 +136,7 @@ class GZipMiddleware:
 
 
 class _GZipResponder:
-    """Compression for one response the start message did not rule out: the start message is
-    held until the first body message shows whether the body is large or streamed."""
+    """Compression of one response: the start is held until the first body shows its size."""
 
     __slots__ = ("compressor", "held", "middleware", "passing", "scope", "send")
 

@@ -1,6 +1,5 @@
-"""Redirect plain ``http``/``ws`` requests to ``https``/``wss``:
-``app.add_middleware(HTTPSRedirectMiddleware)``. See ``docs/middleware.md``.
-"""
+"""Redirect ``http``/``ws`` to ``https``/``wss``:
+``app.add_middleware(HTTPSRedirectMiddleware)``."""
 
 from __future__ import annotations
 
@@ -16,13 +15,10 @@ _SECURE = {"http": "https", "ws": "wss"}
 
 
 class HTTPSRedirectMiddleware:
-    """Redirect ``http`` to ``https`` and ``ws`` to ``wss`` with ``308 Permanent Redirect``.
-
-    308 keeps the method and body (a ``POST`` stays a ``POST``). The default ports ``:80`` and
-    ``:443`` are dropped from the new URL, as uvicorn does; another port is kept. A WebSocket
-    handshake gets the redirect as a denial response where the server supports them, else is
-    closed (1008). A request without a host gets ``400 Invalid host header``. Behind a proxy that
-    terminates TLS, run the server with ``--proxy-headers`` so that it reports the client's scheme.
+    """Redirect ``http`` to ``https`` and ``ws`` to ``wss`` with ``308`` (which keeps the method
+    and body), dropping the ports ``:80`` and ``:443``; a request without a host gets ``400
+    Invalid host header``. Behind a proxy that terminates TLS, run the server with
+    ``--proxy-headers`` so that it reports the client's scheme.
     """
 
     def __init__(self, app: ASGIApp) -> None:

@@ -1,9 +1,5 @@
-"""Refuse requests whose ``Host`` header names a host the app does not serve:
-``app.add_middleware(TrustedHostMiddleware, allowed_hosts=["example.com", "*.example.com"])``.
-
-It guards against Host-header attacks (poisoned absolute URLs in password-reset mails, cache
-poisoning). See ``docs/middleware.md``.
-"""
+"""Refuse requests whose ``Host`` the app does not serve (Host-header attacks: poisoned URLs,
+caches): ``app.add_middleware(TrustedHostMiddleware, allowed_hosts=["*.example.com"])``."""
 
 from __future__ import annotations
 
@@ -29,8 +25,7 @@ _Verdict = Literal["allowed", "redirect", "invalid"]
 
 
 def parse_host(value: bytes) -> str | None:
-    """The host of a ``Host`` header value, lower-case and without port (brackets kept for an
-    IPv6 address), or ``None`` when the value is not a valid host."""
+    """The host of a ``Host`` value, lower-case, without port (IPv6 brackets kept), or ``None``."""
     match = _HOST.fullmatch(value)
     if match is None:
         return None
@@ -38,8 +33,8 @@ def parse_host(value: bytes) -> str | None:
 
 
 async def refuse(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
-    """Send ``response`` instead of the app's: as is for HTTP; for a WebSocket handshake as a
-    denial response where the server supports it, else as a close (1008) before accepting."""
+    """Send ``response`` instead of the app's: to a WebSocket handshake as a denial response where
+    the server supports it, else as a close (1008)."""
     if scope["type"] == "http":
         await response(scope, receive, send)
     elif "websocket.http.response" in scope.get("extensions", {}):
@@ -51,14 +46,11 @@ async def refuse(response: Response, scope: Scope, receive: Receive, send: Send)
 
 
 class TrustedHostMiddleware:
-    """Only let through requests whose ``Host`` (port and case ignored) is in ``allowed_hosts``.
-
-    ``allowed_hosts``: host names, ``"*.example.com"`` for every subdomain (not ``example.com``
-    itself), or ``"*"`` (the default) for any host; other wildcards raise ``ValueError``. Other
-    hosts, and a missing or malformed ``Host``, get ``400 Invalid host header``.
-    ``www_redirect`` (default ``True``): redirect (307) ``example.com`` to ``www.example.com``
-    when only the latter is allowed. A WebSocket handshake gets the same answer as a denial
-    response where the server supports them, else is closed (1008) before being accepted.
+    """Only let through requests whose ``Host`` (port and case ignored) is in ``allowed_hosts``:
+    host names, ``"*.example.com"`` for every subdomain (not ``example.com`` itself), or ``"*"``
+    (the default) for any. Others, and a missing or malformed ``Host``, get ``400 Invalid host
+    header`` (a WebSocket: see :func:`refuse`). ``www_redirect`` (default ``True``): redirect (307)
+    ``example.com`` to ``www.example.com`` when only the latter is allowed.
     """
 
     def __init__(

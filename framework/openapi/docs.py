@@ -91,8 +91,8 @@ class OfflineAssets:
 
 @functools.cache
 def offline_assets() -> OfflineAssets | None:
-    """Swagger UI's files when the ``docs-offline`` extra is installed, else ``None`` (also for
-    a Swagger UI older than 5, which cannot render OpenAPI 3.1). Looked up once, not imported."""
+    """Swagger UI's files when the ``docs-offline`` extra is installed (Swagger UI 5 or later),
+    else ``None``. Looked up once, not imported."""
     try:
         spec = importlib.util.find_spec("swagger_ui_bundle")
     except (ImportError, ValueError):
@@ -127,14 +127,10 @@ def get_swagger_ui_html(
     init_oauth: dict[str, Any] | None = None,
     swagger_ui_parameters: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    """A page running Swagger UI on the OpenAPI document at ``openapi_url``.
-
-    ``swagger_*_url``: where Swagger UI's files come from (``None``: the CDN).
-    ``oauth2_redirect_url``: the OAuth2 redirect page's path, for the "Authorize" login flows.
-    ``init_oauth``: the settings for Swagger UI's ``initOAuth`` (``clientId``, ...).
-    ``swagger_ui_parameters``: JSON-serialisable Swagger UI options laid over
-    :data:`SWAGGER_UI_DEFAULT_PARAMETERS`. Values are escaped: none can end the page's script.
-    """
+    """A page running Swagger UI on the OpenAPI document at ``openapi_url``, its files from
+    ``swagger_*_url`` (``None``: the CDN). ``oauth2_redirect_url``: the OAuth2 redirect page's
+    path; ``init_oauth``: Swagger UI's ``initOAuth`` settings; ``swagger_ui_parameters``: options
+    laid over :data:`SWAGGER_UI_DEFAULT_PARAMETERS` (escaped: none can end the page's script)."""
     options = {"url": openapi_url, **SWAGGER_UI_DEFAULT_PARAMETERS, **(swagger_ui_parameters or {})}
     config, redirect = _script_json(options), ""
     if oauth2_redirect_url:

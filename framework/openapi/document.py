@@ -56,11 +56,10 @@ def get_openapi(
     separate_input_output_schemas: bool = True,
     external_docs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The OpenAPI document (a JSON-ready dict) describing ``routes`` and ``webhooks``, as the app
-    builds it for ``app.openapi()``: to customise it, set ``app.openapi_schema = get_openapi(...)``
-    edited as you like. Routes with ``include_in_schema=False``, WebSocket routes and mounts are
-    left out. ``separate_input_output_schemas=False`` describes every model by its input schema
-    (one ``Model`` instead of ``Model-Input`` and ``Model-Output``)."""
+    """The OpenAPI document (a JSON-ready dict) of ``routes`` and ``webhooks``, as ``app.openapi()``
+    builds it (to customise it, set ``app.openapi_schema``). Hidden routes, WebSocket routes and
+    mounts are left out. ``separate_input_output_schemas=False`` describes every model by its
+    input schema (``Model``, not ``Model-Input`` and ``Model-Output``)."""
     info = {
         "title": title,
         "summary": summary or None,  # None values are left out of the document

@@ -16,10 +16,9 @@ if TYPE_CHECKING:
 
 
 def add_documentation_routes(app: App) -> list[BaseRoute]:
-    """Add the routes ``app``'s options ask for, and return them: the document at
-    ``openapi_url`` (``None``: nothing is added), Swagger UI at ``docs_url`` with its OAuth2
-    redirect page (and its files under ``{docs_url}/assets`` with the ``docs-offline`` extra),
-    ReDoc at ``redoc_url``. The pages read the app's title and Swagger UI options when asked."""
+    """Add and return the routes ``app``'s options ask for: the document at ``openapi_url``
+    (``None``: none), Swagger UI at ``docs_url`` with its OAuth2 redirect page (and its files
+    under ``{docs_url}/assets`` with the ``docs-offline`` extra), ReDoc at ``redoc_url``."""
     before, openapi_url = len(app.router.routes), app.openapi_url
     if not openapi_url:
         return []

@@ -1,10 +1,6 @@
-"""Security dependencies: each reads a credential from the request, answers 401 with the right
-``WWW-Authenticate`` challenge when it is missing (or gives ``None`` with
-``auto_error=False``), and declares its security scheme for the OpenAPI document.
-
-The names and modules are FastAPI's: ``from fastapi.security import X`` becomes
-``from framework.security import X``. See ``docs/security.md``.
-"""
+"""Security dependencies (FastAPI's names and modules; see ``docs/security.md``): each reads a
+credential, answers 401 with a ``WWW-Authenticate`` challenge when it is missing (``None`` with
+``auto_error=False``), and declares its security scheme for the OpenAPI document."""
 
 from framework.security.api_key import APIKeyCookie, APIKeyHeader, APIKeyQuery
 from framework.security.base import SecurityBase

@@ -1,11 +1,7 @@
-"""API keys sent in a header, a query parameter or a cookie: ``key: Annotated[str,
-Depends(APIKeyHeader(name="X-API-Key"))]`` (see ``docs/security.md``).
-
+"""API keys in a header, a query parameter or a cookie: ``Depends(APIKeyHeader(name="X-Key"))``.
 A missing or empty key is answered with 401 ``Not authenticated`` and ``WWW-Authenticate:
-APIKey`` (HTTP requires a challenge with a 401; none is standard for API keys), or gives
-``None`` with ``auto_error=False``. Checking the key is your code's job: compare it with
-``secrets.compare_digest``.
-"""
+APIKey`` (a 401 needs a challenge; none is standard for API keys), or ``None`` with
+``auto_error=False``. Compare the key with ``secrets.compare_digest``."""
 
 from __future__ import annotations
 
@@ -22,8 +18,7 @@ _SOURCES = {"query": "query_params", "header": "headers", "cookie": "cookies"}
 
 
 class APIKeyBase(SecurityBase):
-    """What the three API-key classes share: the key's ``name`` and where it is sent. As a
-    dependency an instance gives the key."""
+    """An API key called ``name`` in the class's ``location``; as a dependency it gives the key."""
 
     model: APIKey
     challenge = "APIKey"

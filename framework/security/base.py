@@ -9,13 +9,9 @@ __all__ = ["SecurityBase"]
 
 
 class SecurityBase:
-    """A dependency that reads a credential and declares a security scheme.
-
-    ``model`` is the OpenAPI Security Scheme Object, ``scheme_name`` its key in
-    ``components.securitySchemes`` (the class name unless given). The OpenAPI document lists,
-    for each operation that depends on an instance, ``{scheme_name: [scopes]}`` under
-    ``security``. With ``auto_error=False`` a missing credential gives ``None`` instead of a 401.
-    """
+    """A dependency that reads a credential and declares a security scheme: ``model`` is the
+    OpenAPI Security Scheme Object, ``scheme_name`` its key in ``components.securitySchemes`` (the
+    class name unless given). With ``auto_error=False`` a missing credential gives ``None``."""
 
     model: SecuritySchemeModel
     scheme_name: str

@@ -1,11 +1,7 @@
-"""HTTP authentication schemes read from the ``Authorization`` header: Basic, Bearer, Digest:
-``credentials: Annotated[HTTPBasicCredentials, Depends(HTTPBasic())]`` (see ``docs/security.md``).
-
-A missing header, or one of another scheme, is answered with 401 ``Not authenticated`` and the
-scheme's ``WWW-Authenticate`` challenge (or gives ``None`` with ``auto_error=False``). Basic
-credentials that cannot be read (bad base64, not UTF-8, no ``:``) are answered with 401
-``Invalid authentication credentials`` whatever ``auto_error`` says: the client did try Basic.
-"""
+"""HTTP authentication from the ``Authorization`` header: Basic, Bearer, Digest. A missing header,
+or one of another scheme, is answered with 401 ``Not authenticated`` and the scheme's challenge
+(``None`` with ``auto_error=False``); unreadable Basic credentials with 401 ``Invalid
+authentication credentials`` whatever ``auto_error`` says: the client did try Basic."""
 
 from __future__ import annotations
 
@@ -73,12 +69,8 @@ class HTTPBase(SecurityBase):
 
 
 class HTTPBasic(HTTPBase):
-    """HTTP Basic authentication: gives :class:`HTTPBasicCredentials`.
-
-    ``realm`` goes into the challenge (``WWW-Authenticate: Basic realm="..."``). The encoded
-    pair is read as UTF-8 (RFC 7617), so non-ASCII passwords work. Compare secrets with
-    ``secrets.compare_digest``, never with ``==``.
-    """
+    """HTTP Basic authentication (read as UTF-8, RFC 7617): gives :class:`HTTPBasicCredentials`.
+    ``realm`` goes into the challenge. Compare secrets with ``secrets.compare_digest``."""
 
     def __init__(
         self,
@@ -129,8 +121,7 @@ class HTTPBearer(HTTPBase):
         auto_error: bool = True,
     ) -> None:
         model = HTTPBearerModel(bearerFormat=bearerFormat, description=description)
-        self._init_base(model, scheme_name, auto_error)
-        self.challenge = "Bearer"
+        self._init_base(model, scheme_name, auto_error)  # the challenge: SecurityBase's Bearer
 
 
 class HTTPDigest(HTTPBase):

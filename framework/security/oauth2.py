@@ -1,13 +1,6 @@
-"""OAuth2: the password-flow login form, bearer-token dependencies, and ``SecurityScopes``.
-
-``docs/security.md`` shows the whole password flow: a ``/token`` route taking
-``Annotated[OAuth2PasswordRequestForm, Depends()]``, and a ``current_user`` dependency taking
-the token from ``Depends(OAuth2PasswordBearer(tokenUrl="token"))`` and the ``SecurityScopes``.
-
-The bearer classes only extract the token: checking it is your code's job. A missing token
-(no ``Authorization`` header, another scheme, or an empty token) is answered with 401 ``Not
-authenticated`` and ``WWW-Authenticate: Bearer``, or gives ``None`` with ``auto_error=False``.
-"""
+"""OAuth2: the password-flow login form, bearer-token dependencies, and ``SecurityScopes`` (the
+whole flow is in ``docs/security.md``). The bearer classes only extract the token; a missing one
+is answered with 401 ``Not authenticated`` and ``WWW-Authenticate: Bearer`` (or ``None``)."""
 
 from __future__ import annotations
 
@@ -34,13 +27,9 @@ _SECRET = {"format": "password"}  # shown as a password field in the docs UIs
 
 
 class OAuth2PasswordRequestForm:
-    """The login form of the OAuth2 password flow, as a dependency:
-    ``form: Annotated[OAuth2PasswordRequestForm, Depends()]``.
-
-    Reads the urlencoded (or multipart) fields ``username``, ``password`` and optionally
-    ``scope`` (space-separated, available split as ``scopes``), ``grant_type`` (``"password"``
-    if sent), ``client_id`` and ``client_secret``. Missing fields are answered with 422.
-    """
+    """The login form of the OAuth2 password flow, ``Annotated[OAuth2PasswordRequestForm,
+    Depends()]``: ``username``, ``password`` and optionally ``scope`` (split as ``scopes``),
+    ``grant_type`` (``"password"`` if sent), ``client_id``, ``client_secret``; missing ones: 422."""
 
     def __init__(
         self,
@@ -87,10 +76,8 @@ class OAuth2PasswordRequestFormStrict(OAuth2PasswordRequestForm):
 
 
 class OAuth2(SecurityBase):
-    """OAuth2 with any ``flows`` (an :class:`~framework.security.models.OAuthFlows` or a dict
-    of the same shape). As a dependency it gives the whole ``Authorization`` header value;
-    subclass it, or use :class:`OAuth2PasswordBearer` / :class:`OAuth2AuthorizationCodeBearer`,
-    which give the bearer token."""
+    """OAuth2 with any ``flows`` (:class:`~framework.security.models.OAuthFlows` or a dict). As a
+    dependency it gives the whole ``Authorization`` value (the bearer subclasses: the token)."""
 
     model: OAuth2Model
 
@@ -117,10 +104,9 @@ class OAuth2(SecurityBase):
 
 
 class OAuth2PasswordBearer(OAuth2):
-    """OAuth2 password flow: clients get a token by posting the login form to ``tokenUrl``
-    (relative URLs are relative to the app's root) and send it as ``Authorization: Bearer
-    <token>``, which this dependency gives. ``scopes`` maps each scope to a description, for the
-    docs."""
+    """OAuth2 password flow: clients post the login form to ``tokenUrl`` (relative to the app's
+    root) and send the token as ``Authorization: Bearer <token>``, which this gives. ``scopes``
+    maps each scope to a description."""
 
     def __init__(
         self,

@@ -10,10 +10,8 @@ __all__ = ["OpenIdConnect"]
 
 
 class OpenIdConnect(SecurityBase):
-    """OpenID Connect: declares ``openIdConnectUrl`` (the provider's discovery document) and
-    gives the whole ``Authorization`` header value for your code to verify; nothing here
-    fetches the discovery document or checks tokens. A missing header is answered with 401 and
-    ``WWW-Authenticate: Bearer`` (or gives ``None`` with ``auto_error=False``)."""
+    """OpenID Connect: declares ``openIdConnectUrl`` (the discovery document, never fetched) and
+    gives the whole ``Authorization`` value for your code to verify (missing: 401 or ``None``)."""
 
     model: OpenIdConnectModel
 

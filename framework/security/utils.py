@@ -6,11 +6,8 @@ __all__ = ["get_authorization_scheme_param"]
 
 
 def get_authorization_scheme_param(authorization_header_value: str | None) -> tuple[str, str]:
-    """Split an ``Authorization`` value into its scheme and the rest, stripped:
-    ``"Bearer abc"`` gives ``("Bearer", "abc")``; a missing or empty value gives ``("", "")``.
-
-    The scheme keeps its case (compare it with ``.lower()``: schemes are case-insensitive).
-    """
+    """Split an ``Authorization`` value: ``"Bearer abc"`` gives ``("Bearer", "abc")``, a missing one
+    ``("", "")``. The scheme keeps its case (compare it with ``.lower()``)."""
     if not authorization_header_value:
         return "", ""
     scheme, _, param = authorization_header_value.strip().partition(" ")

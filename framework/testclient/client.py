@@ -1,5 +1,4 @@
-"""The test client: :class:`TestClient`, an ``httpx.Client`` whose transport calls the ASGI app in
-the test's process, and which runs the app's lifespan while in a ``with`` block."""
+"""The test client: an ``httpx.Client`` whose transport calls the ASGI app in the test's process."""
 
 from __future__ import annotations
 
@@ -93,9 +92,8 @@ class _AppTransport(httpx.BaseTransport):
 
 
 class TestClient(httpx.Client):
-    """Drive an ASGI app like a real client, synchronously, in the test's own thread: ``base_url``
-    sets scheme and host (``http://testserver``), redirects are followed as FastAPI's client does,
-    ``root_path`` emulates a proxy prefix."""
+    """Drive an ASGI app like a real client, synchronously (``with TestClient(app)`` runs its
+    lifespan): ``base_url`` sets scheme and host, ``root_path`` emulates a proxy prefix."""
 
     __test__ = False  # not a pytest test class
 
@@ -168,9 +166,8 @@ class TestClient(httpx.Client):
         subprotocols: Sequence[str] | None = None,
         headers: httpx._types.HeaderTypes | None = None,
     ) -> WebSocketTestSession:
-        """A WebSocket session with the app, whose ``with`` block performs the handshake: ``url``
-        is resolved against ``base_url``; ``subprotocols`` are offered; ``headers`` and the
-        client's cookies go into the handshake request."""
+        """A WebSocket session with the app (its ``with`` block performs the handshake), offering
+        ``subprotocols``, with ``headers`` and the client's cookies in the handshake request."""
         if url.startswith(("ws://", "wss://")):
             url = "http" + url[2:]  # httpx resolves cookies and ports for http(s) URLs
         handshake = httpx.Headers(

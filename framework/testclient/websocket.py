@@ -26,9 +26,8 @@ if TYPE_CHECKING:
 
 class WebSocketDenialResponse(WebSocketDisconnect):
     """Raised on entering :meth:`TestClient.websocket_connect` when the app refused the handshake
-    with an HTTP response (the ASGI ``websocket.http.response`` extension): ``status_code``,
-    ``headers`` (case-insensitive), ``content``, ``text`` and ``json()``; ``response`` is the
-    whole ``httpx.Response``."""
+    with an HTTP response: ``status_code``, ``headers``, ``content``, ``text``, ``json()``, and
+    ``response`` (the ``httpx.Response``)."""
 
     def __init__(
         self, status_code: int, headers: Sequence[tuple[bytes, bytes]], content: bytes
@@ -79,19 +78,13 @@ _APP_TRANSITIONS: dict[str, dict[str, str]] = {
 class WebSocketTestSession:
     """One WebSocket connection between the test and the app, used in a ``with`` block.
 
-    - Entering performs the handshake: ``accepted_subprotocol`` and ``extra_headers`` come from
-      the app's accept; a close raises ``WebSocketDisconnect(code, reason)``, an HTTP answer
-      :class:`WebSocketDenialResponse`.
-    - ``receive_*`` return the app's messages in order (blocking while it sends none), then raise
-      ``WebSocketDisconnect``: with the app's close code, or 1006 if it ended without closing.
-    - ``close(code, reason)`` disconnects: ``receive_*`` then raise ``WebSocketDisconnect``,
-      ``send_*`` ``RuntimeError``, and the app's sends an ``OSError`` (ASGI 2.4).
-    - Leaving disconnects (1000) and waits for the app, at most :attr:`close_timeout` seconds,
-      then cancels it: an app that ignores the disconnect would hang the test.
-    - An app's exception is raised in the test at the next ``receive_*`` (after the messages sent
-      before it) or on leaving, unless the client has ``raise_server_exceptions=False``.
-
-    Inside ``with TestClient(app)`` sessions and requests share the client's event loop.
+    - Entering performs the handshake (``accepted_subprotocol``, ``extra_headers``); a close
+      raises ``WebSocketDisconnect``, an HTTP answer :class:`WebSocketDenialResponse`.
+    - ``receive_*`` return the app's messages in order, then raise ``WebSocketDisconnect`` (1006
+      if the app ended without closing); after ``close()`` ``send_*`` raise ``RuntimeError``.
+    - Leaving disconnects (1000), waits :attr:`close_timeout` seconds for the app, cancels it.
+    - An app's exception is raised at the next ``receive_*`` or on leaving (unless the client has
+      ``raise_server_exceptions=False``).
     """
 
     close_timeout: float = 5.0
