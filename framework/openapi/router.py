@@ -26,7 +26,7 @@ class DocumentationRouter(Router):
         **options: Unpack[RouteOptions],
     ) -> None:
         """Describe ``endpoint`` under ``path`` (any text) and ``methods`` (GET by default)."""
-        full, merged = self.prefix + path, self._route_options(options)
+        full, merged = self.prefix + path, self.route_options(options)
         try:
             route = Route(full, endpoint, methods=methods, **merged)
         except ValueError:  # not a route path: described without path parameters

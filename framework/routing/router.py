@@ -210,7 +210,7 @@ class Router(RouteDecorators):
             if changed is None or not changed.isdisjoint(route.plan.calls):
                 route.prepare(self.dependency_overrides)
 
-    def _route_options(self, options: RouteOptions) -> RouteOptions:
+    def route_options(self, options: RouteOptions) -> RouteOptions:
         """``options`` merged with this router's: its tags and dependencies first."""
         merged: RouteOptions = {**options}
         merged["tags"] = [*self.tags, *(options.get("tags") or [])]
@@ -238,7 +238,7 @@ class Router(RouteDecorators):
     ) -> None:
         """Register ``endpoint`` for ``self.prefix + path`` and ``methods`` (GET by default)."""
         self.add_route(
-            Route(self.prefix + path, endpoint, methods=methods, **self._route_options(options))
+            Route(self.prefix + path, endpoint, methods=methods, **self.route_options(options))
         )
 
     def include_router(
@@ -269,7 +269,7 @@ class Router(RouteDecorators):
         )
         for route in router.routes:
             if isinstance(route, Route):
-                options = outer._route_options(route.options)
+                options = outer.route_options(route.options)
                 options["response_class"] = route.response_class
                 route = route.with_options(prefix=outer.prefix, **options)
             elif isinstance(route, WebSocketRoute):
