@@ -21,6 +21,7 @@ import importlib.util
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.endpoints import Endpoint
-from benchmarks.soak import HOST, PROJECT_ROOT, free_port, server_options
+from benchmarks.soak import HOST, PROJECT_ROOT, server_options
 
 SERVER_KINDS = ("uvicorn", "granian")
 """The servers, in the order the benchmark runs them."""
@@ -162,12 +163,24 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def _spawn(kind: str, app: str, log_dir: Path, pinning: Pinning) -> Server:
-    """Start serving ``app`` with ``kind``, pinned, its output in a log under ``log_dir``."""
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: each probe socket stays bound until all are chosen, so the
+    kernel cannot hand the same port out twice (servers started together would collide)."""
+    with contextlib.ExitStack() as probes:
+        ports = []
+        for _ in range(count):
+            sock = probes.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind((HOST, 0))
+            ports.append(sock.getsockname()[1])
+        return ports
+
+
+def _spawn(kind: str, app: str, port: int, log_dir: Path, pinning: Pinning) -> Server:
+    """Start serving ``app`` with ``kind`` on ``port``, pinned, its output in a log under
+    ``log_dir``."""
     # Everything that can fail or take time comes before the process exists, so that nothing
     # can come between starting it and handing it to the caller, who stops it.
     not_found = not_found_body(app)
-    port = free_port()
     log = log_dir / f"{kind}-{app}.log"
     command = [*pinning.prefix(pinning.server_cpu), *server_command(kind, APP_TARGETS[app], port)]
     with log.open("wb") as output:
@@ -246,8 +259,8 @@ def running(
     # An exit stack runs every stop, even when an earlier one raised.
     with contextlib.ExitStack() as stops:
         # Started together, so their imports overlap with one another's waits.
-        for app in apps:
-            servers[app] = _spawn(kind, app, log_dir, pinning)
+        for app, port in zip(apps, _free_ports(len(apps))):
+            servers[app] = _spawn(kind, app, port, log_dir, pinning)
             stops.callback(stop, servers[app].process)
         for server in servers.values():
             wait_until_answering(server)
