@@ -127,10 +127,11 @@ class Program:
         offset = 1 if plan.bodies else 0
         steps = [(_gather(step, offset), *_call(step.dependant)) for step in plan.steps[:-1]]
         if plan.bodies:  # the body (or form) is read once, before any callable runs
-            read = functools.partial(read_json_body, through_request=plan.connects)
             if plan.bodies[0].form:
                 specs = [spec for body in plan.bodies for spec in body.specs]
                 read = functools.partial(form_values, specs=specs)
+            else:
+                read = functools.partial(read_json_body, through_request=plan.connects)
             steps.insert(0, (lambda ctx, results: {"ctx": ctx}, read, False))
         self.steps: Steps = tuple(steps)
         #: The handler's arguments from the other steps' results; raises every problem found.

@@ -62,6 +62,17 @@ def check_declared_length(scope: Scope, limit: int | None) -> None:
         raise HTTPException(413, detail="Request body too large")
 
 
+def _checked_chunk(message: Message, received: int, limit: int | None) -> bytes:
+    """A body message's chunk: :class:`ClientDisconnect` for a message that is not one (the
+    client left), 413 when it takes the body past ``limit`` (``received`` so far)."""
+    if message["type"] != "http.request":
+        raise ClientDisconnect()
+    chunk: bytes = message.get("body", b"")
+    if limit is not None and received + len(chunk) > limit:
+        raise HTTPException(413, detail="Request body too large")
+    return chunk
+
+
 async def read_body(scope: Scope, receive: Receive, limit: int | None) -> bytes:
     """The whole body, with :meth:`Request.body`'s checks but no :class:`Request`: 413 past
     ``limit``; :class:`ClientDisconnect` if the client leaves first."""
@@ -70,13 +81,9 @@ async def read_body(scope: Scope, receive: Receive, limit: int | None) -> bytes:
     received = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":
-            raise ClientDisconnect()
-        chunk: bytes = message.get("body", b"")
+        chunk = _checked_chunk(message, received, limit)
         if chunk:
             received += len(chunk)
-            if limit is not None and received > limit:
-                raise HTTPException(413, detail="Request body too large")
             chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -244,14 +251,12 @@ class Request(HTTPConnection):
 
     def _accept(self, message: Message) -> tuple[bytes, bool]:
         """Account for one received message: its chunk and whether more follow."""
-        if message["type"] != "http.request":
+        try:
+            chunk = _checked_chunk(message, self._received, self._max_body_size)
+        except ClientDisconnect:
             self._disconnected = True
-            raise ClientDisconnect()
-        chunk: bytes = message.get("body", b"")
-        if chunk:
-            self._received += len(chunk)
-            if self._max_body_size is not None and self._received > self._max_body_size:
-                raise HTTPException(413, detail="Request body too large")
+            raise
+        self._received += len(chunk)
         return chunk, message.get("more_body", False)
 
     async def _raw_receive(self) -> Message:
